@@ -1,0 +1,44 @@
+"""Chitram Serverless: the Chalice app. Wiring only: blueprints, middleware, the SQS event handler.
+
+Everything with logic lives in ``chalicelib/``; nothing there imports this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice, CORSConfig, Response
+from chalice.app import Request, SQSEvent
+
+from chalicelib import composition
+from chalicelib.api.docs import docs_api
+from chalicelib.api.health import health_api
+from chalicelib.api.images import images_api
+from chalicelib.api.responses import envelope_chalice_errors
+from chalicelib.settings import get_settings
+
+app = Chalice(app_name="chitram")
+# API Gateway mangles binary bodies of types it does not list; multipart uploads carry raw image bytes.
+app.api.binary_types.append("multipart/form-data")
+# CORS is deploy-time configuration: Chalice bakes it into API Gateway's preflight answers when packaging, so
+# the site origin is read here, once, rather than per request.
+app.api.cors = CORSConfig(
+    allow_origin=get_settings().site_origin,
+    allow_headers=["Authorization", "Content-Type", "X-Delete-Token"],
+    expose_headers=["X-Cache", "Retry-After", "X-Request-Id", "Location"],
+    max_age=600,
+)
+app.register_blueprint(health_api)
+app.register_blueprint(images_api)
+app.register_blueprint(docs_api)
+
+
+@app.middleware("http")
+def error_envelope(event: Request, get_response: Any) -> Response:
+    return envelope_chalice_errors(event, get_response(event))
+
+
+@app.on_sqs_message(queue="chitram-processing", batch_size=10)
+def handle_sqs(event: SQSEvent) -> dict[str, Any]:
+    """S3 ObjectCreated(originals/) notifications, via SQS. Answers with partial batch failures."""
+    return composition.processor().handle_sqs_batch(record.to_dict() for record in event)

@@ -1,0 +1,51 @@
+"""``GET /health``: each dependency's state. 200 while images can be served; 503 when storage or metadata is down.
+
+The cache and the rate limiter degrade without taking the service down (reads go to DynamoDB; limits fail
+open), so they are reported but never make the answer 503.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import composition, queues
+from chalicelib.api.responses import handles_errors, json_response
+from chalicelib.errors import AppError
+from chalicelib.settings import get_settings
+
+health_api = Blueprint(__name__)
+
+
+def _check(probe: Any) -> dict[str, Any]:
+    try:
+        result = probe()
+    except AppError as exc:
+        return {"status": "down", "code": str(exc.code)}
+    return {"status": "up", **(result or {})}
+
+
+@health_api.route("/health", methods=["GET"])
+@handles_errors
+def health() -> Response:
+    settings = get_settings()
+    cache_nodes = composition.metadata_cache().health()
+    checks: dict[str, Any] = {
+        "storage": _check(composition.storage().ping),
+        "metadata": _check(composition.image_records().ping),
+        "queue": _check(lambda: queues.queue_depth(settings.queue_name)),
+        "dead_letter_queue": _check(lambda: queues.queue_depth(queues.dead_letter_queue_name(settings.queue_name))),
+        "cache": {
+            "status": "disabled" if not cache_nodes else (
+                "up" if all(n.get("status") == "up" for n in cache_nodes) else "degraded"
+            ),
+            "nodes": cache_nodes,
+        },
+        "rate_limiter": {"status": composition.rate_limiter().status()},
+    }
+    essential_up = all(checks[name]["status"] == "up" for name in ("storage", "metadata"))
+    return json_response(
+        {"status": "ok" if essential_up else "unavailable", "stage": settings.stage, "checks": checks},
+        status=200 if essential_up else 503,
+    )

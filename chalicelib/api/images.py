@@ -1,0 +1,119 @@
+"""Image routes: thin views over ``ImageService`` (``/api/v1/images...``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import composition
+from chalicelib.api import context
+from chalicelib.api.multipart import parse_upload
+from chalicelib.api.responses import handles_errors, json_response
+from chalicelib.errors import ValidationFailed
+from chalicelib.records import Page
+from chalicelib.services.images import describe
+from chalicelib.settings import get_settings
+
+images_api = Blueprint(__name__)
+
+
+def _json_object() -> dict[str, Any]:
+    body = images_api.current_request.json_body
+    if not isinstance(body, dict):
+        raise ValidationFailed("The request body must be a JSON object.")
+    return body
+
+
+def _query(name: str) -> str | None:
+    return (images_api.current_request.query_params or {}).get(name)
+
+
+def _check_upload_rate(source_ip: str) -> None:
+    settings = get_settings()
+    composition.rate_limiter().hit("uploads", source_ip, settings.rate_limit_uploads_per_minute, 60)
+
+
+def _redirect(url: str) -> Response:
+    # The link is short-lived and per-request: never let a shared cache keep it past its expiry.
+    return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
+
+
+def _page_body(page: Page) -> dict[str, Any]:
+    return {"items": [describe(image) for image in page.items], "next_cursor": page.next_cursor}
+
+
+@images_api.route("/api/v1/images/upload-url", methods=["POST"], content_types=["application/json"])
+@handles_errors
+def create_upload_url() -> Response:
+    viewer = context.viewer(images_api.current_request)
+    body = _json_object()
+    _check_upload_rate(viewer.source_ip or "unknown")
+    ticket = composition.image_service().request_upload(
+        filename=body.get("filename"), content_type=body.get("content_type"), size=body.get("size"), viewer=viewer
+    )
+    return json_response(
+        {
+            "id": ticket.image.id,
+            "status": ticket.image.status,
+            "upload": {"url": ticket.url, "fields": ticket.fields},
+            "expires_at": ticket.expires_at,
+            "delete_token": ticket.delete_token,
+            "image_url": f"/api/v1/images/{ticket.image.id}",
+        },
+        status=201,
+    )
+
+
+@images_api.route("/api/v1/images/upload", methods=["POST"], content_types=["multipart/form-data"])
+@handles_errors
+def upload_image() -> Response:
+    request = images_api.current_request
+    viewer = context.viewer(request)
+    _check_upload_rate(viewer.source_ip or "unknown")
+    upload = parse_upload(
+        request.raw_body,
+        request.headers.get("content-type"),
+        field="file",
+        max_bytes=get_settings().api_upload_max_bytes,
+    )
+    image, token = composition.image_service().upload(data=upload.data, filename=upload.filename, viewer=viewer)
+    return json_response({**describe(image), "delete_token": token}, status=201)
+
+
+@images_api.route("/api/v1/images", methods=["GET"])
+@handles_errors
+def gallery() -> Response:
+    page = composition.image_service().gallery(limit=_query("limit"), cursor=_query("cursor"))
+    return json_response(_page_body(page))
+
+
+@images_api.route("/api/v1/images/{image_id}", methods=["GET"])
+@handles_errors
+def get_image(image_id: str) -> Response:
+    viewer = context.viewer(images_api.current_request)
+    image, cache_status = composition.image_service().get(image_id, viewer)
+    return json_response(describe(image), headers={"X-Cache": cache_status})
+
+
+@images_api.route("/api/v1/images/{image_id}/file", methods=["GET"])
+@handles_errors
+def get_file(image_id: str) -> Response:
+    viewer = context.viewer(images_api.current_request)
+    return _redirect(composition.image_service().file_url(image_id, viewer))
+
+
+@images_api.route("/api/v1/images/{image_id}/thumbnail", methods=["GET"])
+@handles_errors
+def get_thumbnail(image_id: str) -> Response:
+    viewer = context.viewer(images_api.current_request)
+    return _redirect(composition.image_service().thumbnail_url(image_id, _query("size"), viewer))
+
+
+@images_api.route("/api/v1/images/{image_id}", methods=["DELETE"])
+@handles_errors
+def delete_image(image_id: str) -> Response:
+    request = images_api.current_request
+    token = request.headers.get("x-delete-token") or _query("delete_token")
+    composition.image_service().delete(image_id, viewer=context.viewer(request), delete_token=token)
+    return Response(body="", status_code=204)

@@ -1,0 +1,121 @@
+"""PynamoDB models: the shape of the images and users tables, their indexes and TTL.
+
+Table names come from settings at run time (``bind_tables``), never from the environment at import time, so
+one process can serve several stages in tests. ``infra/`` declares the same tables for CloudFormation; a drift
+test compares the two.
+
+Images table (hash key ``id``):
+- ``owner-index``   owner (hash) + ``created_key`` (range): a user's images, newest first.
+- ``gallery-index`` ``gallery_shard`` (hash) + ``created_key`` (range): the public gallery. Sparse: only ready,
+  public images carry ``gallery_shard``. Writes spread over ``GALLERY_SHARDS`` partitions (hash of the id), so
+  one hot partition never takes every new upload; a gallery page merges the shards' newest items.
+- ``sha256-index``  sha256 (hash), keys only: find identical content (dedup).
+- TTL on ``expires_at``: a ``pending`` upload that never arrives disappears by itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.settings import Settings
+
+
+class OwnerIndex(GlobalSecondaryIndex["ImageRecord"]):
+    class Meta:
+        index_name = "owner-index"
+        projection = AllProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class GalleryIndex(GlobalSecondaryIndex["ImageRecord"]):
+    class Meta:
+        index_name = "gallery-index"
+        projection = AllProjection()
+
+    gallery_shard = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class Sha256Index(GlobalSecondaryIndex["ImageRecord"]):
+    class Meta:
+        index_name = "sha256-index"
+        projection = KeysOnlyProjection()
+
+    sha256 = UnicodeAttribute(hash_key=True)
+
+
+class ImageRecord(Model):
+    class Meta:
+        table_name = "chitram-images"
+        billing_mode = "PAY_PER_REQUEST"
+
+    id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute()  # pending | ready | rejected
+    visibility = UnicodeAttribute(default="public")  # public | unlisted | private
+    owner = UnicodeAttribute(null=True)
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()  # claimed at upload; replaced by the detected type when ready
+    size = NumberAttribute()  # claimed at upload; replaced by the real size when ready
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    sha256 = UnicodeAttribute(null=True)
+    file_key = UnicodeAttribute(null=True)  # served copy (location metadata removed)
+    thumbnails = MapAttribute[str, Any](null=True)  # {"150": key, "300": key, "600": key}
+    delete_token_hash = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()  # ISO-8601 UTC
+    created_key = UnicodeAttribute()  # created_at + "#" + id: unique, sortable range key
+    processed_at = UnicodeAttribute(null=True)
+    reject_reason = UnicodeAttribute(null=True)
+    upload_ip = UnicodeAttribute(null=True)
+    gallery_shard = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # DynamoDB TTL (epoch seconds); only on pending records
+    request_id = UnicodeAttribute(null=True)  # correlation id of the request that created it
+
+    owner_index = OwnerIndex()
+    gallery_index = GalleryIndex()
+    sha256_index = Sha256Index()
+
+
+class UserRecord(Model):
+    """A user, or (``kind == "email"``) the item that makes an e-mail address unique.
+
+    DynamoDB has no unique constraint, so registration writes ``email#<address>`` with
+    ``attribute_not_exists`` in the same transaction as the user item.
+    """
+
+    class Meta:
+        table_name = "chitram-users"
+        billing_mode = "PAY_PER_REQUEST"
+
+    id = UnicodeAttribute(hash_key=True)  # user id, or "email#<lower-cased address>"
+    kind = UnicodeAttribute(default="user")  # user | email
+    user_id = UnicodeAttribute(null=True)  # on the email item: whose address it is
+    email = UnicodeAttribute(null=True)
+    password_hash = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    failed_logins = NumberAttribute(default=0)
+    locked_until = NumberAttribute(null=True)
+    image_count = NumberAttribute(default=0)
+    bytes_used = NumberAttribute(default=0)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (ImageRecord, UserRecord)
+
+
+def bind_tables(settings: Settings) -> None:
+    """Point the models at this stage's tables and region (idempotent, cheap)."""
+    for model, name in ((ImageRecord, settings.images_table), (UserRecord, settings.users_table)):
+        if model.Meta.table_name != name or getattr(model.Meta, "region", None) != settings.region:
+            model.Meta.table_name = name
+            model.Meta.region = settings.region
+            model._connection = None

@@ -1,0 +1,267 @@
+"""DynamoDB adapter for image metadata: the ``Image`` value the services use, and every read and write of it.
+
+PynamoDB exceptions are translated here: ``DoesNotExist`` -> ``ImageNotFound``, a failed condition ->
+``ImageNotPending``, anything else -> ``MetadataUnavailable``. State changes are conditional writes
+(``pending -> ready | rejected``), so a duplicated or replayed S3 event changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import heapq
+import json
+import logging
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
+
+from chalicelib.errors import ImageNotFound, ImageNotPending, InvalidCursor, MetadataUnavailable
+from chalicelib.models import ImageRecord
+
+log = logging.getLogger(__name__)
+
+PENDING, READY, REJECTED = "pending", "ready", "rejected"
+VISIBILITIES = ("public", "unlisted", "private")
+
+
+@dataclass(frozen=True)
+class Image:
+    """Image metadata as the services see it. ``delete_token_hash`` never leaves the service layer."""
+
+    id: str
+    status: str
+    filename: str
+    content_type: str
+    size: int
+    created_at: str
+    visibility: str = "public"
+    owner: str | None = None
+    width: int | None = None
+    height: int | None = None
+    sha256: str | None = None
+    file_key: str | None = None
+    thumbnails: dict[str, str] = field(default_factory=dict)
+    delete_token_hash: str | None = None
+    processed_at: str | None = None
+    reject_reason: str | None = None
+    upload_ip: str | None = None
+    expires_at: int | None = None
+    request_id: str | None = None
+
+    @property
+    def created_key(self) -> str:
+        return f"{self.created_at}#{self.id}"
+
+    def to_cache(self) -> dict[str, Any]:
+        """What the metadata cache may hold: everything but secrets and personal data."""
+        data = asdict(self)
+        data.pop("delete_token_hash")
+        data.pop("upload_ip")
+        return data
+
+    @classmethod
+    def from_cache(cls, data: dict[str, Any]) -> Image:
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _to_image(record: ImageRecord) -> Image:
+    return Image(
+        id=record.id,
+        status=record.status,
+        filename=record.filename,
+        content_type=record.content_type,
+        size=int(record.size),
+        created_at=record.created_at,
+        visibility=record.visibility,
+        owner=record.owner,
+        width=None if record.width is None else int(record.width),
+        height=None if record.height is None else int(record.height),
+        sha256=record.sha256,
+        file_key=record.file_key,
+        thumbnails=dict(record.thumbnails.as_dict()) if record.thumbnails is not None else {},
+        delete_token_hash=record.delete_token_hash,
+        processed_at=record.processed_at,
+        reject_reason=record.reject_reason,
+        upload_ip=record.upload_ip,
+        expires_at=None if record.expires_at is None else int(record.expires_at),
+        request_id=record.request_id,
+    )
+
+
+def gallery_shard_for(image: Image, shards: int) -> str | None:
+    """The gallery partition of a ready public image; None keeps it out of the (sparse) gallery index."""
+    if image.status != READY or image.visibility != "public":
+        return None
+    return f"public#{zlib.crc32(image.id.encode()) % shards}"
+
+
+@contextmanager
+def _translate(image_id: str) -> Iterator[None]:
+    try:
+        yield
+    except DoesNotExist as exc:
+        raise ImageNotFound(id=image_id) from exc
+    except PynamoDBException as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            raise ImageNotPending(id=image_id) from exc
+        log.warning("metadata store error", extra={"image_id": image_id, "error": type(exc).__name__})
+        raise MetadataUnavailable() from exc
+
+
+def encode_cursor(created_key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"k": created_key}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))["k"]
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise InvalidCursor() from exc
+    if not isinstance(key, str) or "#" not in key:
+        raise InvalidCursor()
+    return key
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Image]
+    next_cursor: str | None
+
+
+class ImageRecords:
+    """The images table."""
+
+    def __init__(self, gallery_shards: int) -> None:
+        self.gallery_shards = gallery_shards
+
+    def get(self, image_id: str) -> Image:
+        with _translate(image_id):
+            return _to_image(ImageRecord.get(image_id, consistent_read=True))
+
+    def create(self, image: Image) -> None:
+        """Write a new record; the id must be new (ids are random, so a clash means a bug, not a race)."""
+        record = ImageRecord(
+            id=image.id,
+            status=image.status,
+            visibility=image.visibility,
+            owner=image.owner,
+            filename=image.filename,
+            content_type=image.content_type,
+            size=image.size,
+            width=image.width,
+            height=image.height,
+            sha256=image.sha256,
+            file_key=image.file_key,
+            thumbnails=image.thumbnails or None,
+            delete_token_hash=image.delete_token_hash,
+            created_at=image.created_at,
+            created_key=image.created_key,
+            processed_at=image.processed_at,
+            reject_reason=image.reject_reason,
+            upload_ip=image.upload_ip,
+            gallery_shard=gallery_shard_for(image, self.gallery_shards),
+            expires_at=image.expires_at,
+            request_id=image.request_id,
+        )
+        with _translate(image.id):
+            record.save(condition=ImageRecord.id.does_not_exist())
+
+    def mark_ready(self, pending: Image, ready: Image) -> Image:
+        """``pending -> ready`` with the processing results; ``ImageNotPending`` if someone got there first."""
+        ready = replace(ready, status=READY, expires_at=None)
+        shard = gallery_shard_for(ready, self.gallery_shards)
+        actions = [
+            ImageRecord.status.set(READY),
+            ImageRecord.content_type.set(ready.content_type),
+            ImageRecord.size.set(ready.size),
+            ImageRecord.width.set(ready.width),
+            ImageRecord.height.set(ready.height),
+            ImageRecord.sha256.set(ready.sha256),
+            ImageRecord.file_key.set(ready.file_key),
+            ImageRecord.thumbnails.set(ready.thumbnails),
+            ImageRecord.processed_at.set(ready.processed_at),
+            ImageRecord.expires_at.remove(),
+            ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
+        ]
+        with _translate(pending.id):
+            ImageRecord(id=pending.id).update(
+                actions=actions,
+                condition=(ImageRecord.id.exists()) & (ImageRecord.status == PENDING),
+            )
+        return ready
+
+    def mark_rejected(self, pending: Image, reason: str, processed_at: str) -> Image:
+        with _translate(pending.id):
+            ImageRecord(id=pending.id).update(
+                actions=[
+                    ImageRecord.status.set(REJECTED),
+                    ImageRecord.reject_reason.set(reason),
+                    ImageRecord.processed_at.set(processed_at),
+                    ImageRecord.gallery_shard.remove(),
+                ],
+                condition=(ImageRecord.id.exists()) & (ImageRecord.status == PENDING),
+            )
+        return replace(pending, status=REJECTED, reject_reason=reason, processed_at=processed_at)
+
+    def set_visibility(self, image: Image, visibility: str) -> Image:
+        updated = replace(image, visibility=visibility)
+        shard = gallery_shard_for(updated, self.gallery_shards)
+        with _translate(image.id):
+            ImageRecord(id=image.id).update(
+                actions=[
+                    ImageRecord.visibility.set(visibility),
+                    ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
+                ],
+                condition=ImageRecord.id.exists(),
+            )
+        return updated
+
+    def delete(self, image_id: str) -> None:
+        with _translate(image_id):
+            ImageRecord(id=image_id).delete()
+
+    def gallery_page(self, limit: int, cursor: str | None) -> Page:
+        """Newest public images first, merged from every gallery shard."""
+        before = decode_cursor(cursor) if cursor else None
+        per_shard: list[list[Image]] = []
+        with _translate("gallery"):
+            for shard in range(self.gallery_shards):
+                condition = ImageRecord.created_key < before if before else None
+                results = ImageRecord.gallery_index.query(
+                    f"public#{shard}", range_key_condition=condition, scan_index_forward=False, limit=limit + 1
+                )
+                per_shard.append([_to_image(r) for r in results])
+        merged = heapq.merge(*per_shard, key=lambda image: image.created_key, reverse=True)
+        items = [image for _, image in zip(range(limit + 1), merged, strict=False)]
+        return _page(items, limit)
+
+    def owner_page(self, owner: str, limit: int, cursor: str | None) -> Page:
+        before = decode_cursor(cursor) if cursor else None
+        with _translate(owner):
+            condition = ImageRecord.created_key < before if before else None
+            results = ImageRecord.owner_index.query(
+                owner, range_key_condition=condition, scan_index_forward=False, limit=limit + 1
+            )
+            items = [_to_image(r) for r in results]
+        return _page(items, limit)
+
+    def find_by_sha256(self, sha256: str) -> list[str]:
+        with _translate(sha256):
+            return [r.id for r in ImageRecord.sha256_index.query(sha256, limit=25)]
+
+    def ping(self) -> None:
+        with _translate("health"):
+            ImageRecord.describe_table()
+
+
+def _page(items: list[Image], limit: int) -> Page:
+    if len(items) > limit:
+        return Page(items=items[:limit], next_cursor=encode_cursor(items[limit - 1].created_key))
+    return Page(items=items, next_cursor=None)

@@ -1,0 +1,356 @@
+"""The image lifecycle rules: request an upload, upload through the API, read, link, list, delete.
+
+Raises ``AppError``s only. Who may see what:
+- ``public`` and ``unlisted`` images are readable by anyone with the id; only ``public`` ones are in the gallery.
+- ``private`` images exist only for their owner: everyone else gets ``IMAGE_NOT_FOUND`` (not 403, which would
+  confirm the id exists).
+- Deleting takes the owner's identity, or the delete token handed out once at upload (stored as a SHA-256 and
+  compared in constant time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import unicodedata
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from chalicelib import imaging
+from chalicelib.cache.metadata import CacheStatus, MetadataCache
+from chalicelib.errors import (
+    DeleteTokenRequired,
+    FileTooLarge,
+    ImageNotFound,
+    InvalidDeleteToken,
+    InvalidImage,
+    NotOwner,
+    RejectReason,
+    ThumbnailNotReady,
+    ValidationFailed,
+)
+from chalicelib.records import PENDING, READY, VISIBILITIES, Image, ImageRecords, Page
+from chalicelib.services.processor import apply_processing, store_renditions, utc_now_iso
+from chalicelib.settings import Settings
+from chalicelib.storage import Storage, original_key
+
+log = logging.getLogger(__name__)
+
+# Claimed types we hand out upload forms for. The processor still decides by content.
+UPLOADABLE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"})
+MAX_FILENAME_CHARS = 200
+_WHITESPACE = re.compile(r"\s+")
+
+
+def sanitize_filename(raw: object) -> str:
+    """A display name safe for JSON, logs and a Content-Disposition header.
+
+    Keeps the last path part only, drops control and format characters (CR/LF header injection, bidi
+    overrides), quotes and backslashes, folds whitespace, trims leading dots, and bounds the length.
+    """
+    text = unicodedata.normalize("NFC", str(raw or ""))
+    text = re.split(r"[\\/]", text)[-1]
+    text = "".join(
+        ch for ch in text if unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"} and ch not in '"\\'
+    )
+    text = _WHITESPACE.sub(" ", text).strip().lstrip(".").strip()
+    if len(text) > MAX_FILENAME_CHARS:
+        stem, dot, ext = text.rpartition(".")
+        keep = ext if dot and len(ext) <= 10 else ""
+        text = (text[: MAX_FILENAME_CHARS - len(keep) - 1] + "." + keep) if keep else text[:MAX_FILENAME_CHARS]
+    return text or "image"
+
+
+def hash_delete_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_delete_token(viewer: Viewer) -> str | None:
+    """Anonymous uploads get a delete token, shown once; a signed-in owner needs none."""
+    return None if viewer.user_id else secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    image: Image
+    url: str
+    fields: dict[str, str]
+    expires_at: int
+    delete_token: str | None
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: a user id (signed in) or nobody, and the address API Gateway saw."""
+
+    user_id: str | None = None
+    source_ip: str | None = None
+    request_id: str | None = None
+
+
+ANONYMOUS = Viewer()
+
+
+class ImageService:
+    def __init__(
+        self,
+        settings: Settings,
+        records: ImageRecords,
+        storage: Storage,
+        cache: MetadataCache,
+        clock: Callable[[], float],
+    ) -> None:
+        self.settings = settings
+        self.records = records
+        self.storage = storage
+        self.cache = cache
+        self.clock = clock
+
+    # --- create -----------------------------------------------------------------------------------
+
+    def request_upload(self, *, filename: object, content_type: object, size: object, viewer: Viewer) -> UploadTicket:
+        """Write a ``pending`` record and hand out a presigned POST bound to its key, type and size."""
+        claimed_type = self._check_claimed_type(content_type)
+        claimed_size = self._check_claimed_size(size, self.settings.max_upload_bytes)
+        now = self.clock()
+        token = _new_delete_token(viewer)
+        image = Image(
+            id=str(uuid.uuid4()),
+            status=PENDING,
+            filename=sanitize_filename(filename),
+            content_type=claimed_type,
+            size=claimed_size,
+            created_at=utc_now_iso(self.clock),
+            owner=viewer.user_id,
+            delete_token_hash=hash_delete_token(token) if token else None,
+            upload_ip=viewer.source_ip,
+            # DynamoDB's TTL removes a pending upload that never arrives (lazily, within a day or two; reads
+            # treat an expired pending record as gone straight away).
+            expires_at=int(now) + self.settings.pending_ttl_seconds,
+            request_id=viewer.request_id,
+        )
+        self.records.create(image)
+        post = self.storage.presign_upload(
+            original_key(image.id),
+            content_type=claimed_type,
+            max_bytes=self.settings.max_upload_bytes,
+            expires_seconds=self.settings.upload_url_expires_seconds,
+        )
+        return UploadTicket(
+            image=image,
+            url=post.url,
+            fields=post.fields,
+            expires_at=int(now) + self.settings.upload_url_expires_seconds,
+            delete_token=token,
+        )
+
+    def upload(self, *, data: bytes, filename: object, viewer: Viewer) -> tuple[Image, str | None]:
+        """Upload through the API: validate and process inline, then store; returns (image, delete token).
+
+        Small files only (``API_UPLOAD_MAX_BYTES``). Everything is checked before anything is stored, and a
+        storage failure removes what was written: a bad or failed upload leaves nothing behind.
+        """
+        if len(data) > self.settings.api_upload_max_bytes:
+            raise FileTooLarge(
+                size=len(data),
+                max_bytes=self.settings.api_upload_max_bytes,
+                hint="Use POST /api/v1/images/upload-url for larger files.",
+            )
+        processed = imaging.process(
+            data, max_bytes=self.settings.api_upload_max_bytes, max_pixels=self.settings.max_image_pixels
+        )
+        token = _new_delete_token(viewer)
+        now = utc_now_iso(self.clock)
+        image = Image(
+            id=str(uuid.uuid4()),
+            status=READY,
+            filename=sanitize_filename(filename),
+            content_type=processed.content_type,
+            size=len(data),
+            created_at=now,
+            owner=viewer.user_id,
+            delete_token_hash=hash_delete_token(token) if token else None,
+            upload_ip=viewer.source_ip,
+            request_id=viewer.request_id,
+        )
+        stored = store_renditions(self.storage, image.id, processed)
+        image = apply_processing(image, processed, stored, now)
+        try:
+            self.records.create(image)
+        except Exception:
+            self.storage.delete([stored["file_key"], *stored["thumbnails"].values()])
+            raise
+        return image, token
+
+    # --- read -------------------------------------------------------------------------------------
+
+    def get(self, image_id: str, viewer: Viewer = ANONYMOUS) -> tuple[Image, CacheStatus]:
+        cached, status = self.cache.get(image_id)
+        if cached is not None:
+            image = Image.from_cache(cached)
+        else:
+            image = self.records.get(image_id)
+            self.cache.set(image_id, image.to_cache())
+        self._check_can_see(image, viewer)
+        return image, status
+
+    def file_url(self, image_id: str, viewer: Viewer = ANONYMOUS) -> str:
+        image, _ = self.get(image_id, viewer)
+        if image.status != READY or not image.file_key:
+            raise ImageNotFound(id=image_id, status=image.status)
+        return self.storage.presign_get(
+            image.file_key, expires_seconds=self.settings.download_url_expires_seconds, filename=image.filename
+        )
+
+    def thumbnail_url(self, image_id: str, size: object, viewer: Viewer = ANONYMOUS) -> str:
+        wanted = self._check_thumbnail_size(size)
+        image, _ = self.get(image_id, viewer)
+        key = image.thumbnails.get(str(wanted))
+        if image.status != READY or not key:
+            raise ThumbnailNotReady(id=image_id, status=image.status)
+        return self.storage.presign_get(key, expires_seconds=self.settings.download_url_expires_seconds)
+
+    def gallery(self, *, limit: object, cursor: str | None) -> Page:
+        return self.records.gallery_page(self._check_limit(limit), cursor)
+
+    def owned_by(self, owner: str, *, limit: object, cursor: str | None) -> Page:
+        return self.records.owner_page(owner, self._check_limit(limit), cursor)
+
+    # --- change -----------------------------------------------------------------------------------
+
+    def delete(self, image_id: str, *, viewer: Viewer, delete_token: str | None) -> None:
+        """Remove the record, then every object. The owner needs no token; anyone else needs the right one."""
+        image = self._get_fresh(image_id, viewer)
+        self._check_can_delete(image, viewer, delete_token)
+        keys = [original_key(image.id), *image.thumbnails.values()]
+        if image.file_key:
+            keys.append(image.file_key)
+        # Record first: once it is gone nothing serves the image, and a crash before the objects go leaves
+        # only orphans the sweeper removes (the processor also deletes an original it finds no record for).
+        self.records.delete(image.id)
+        self.cache.invalidate(image.id)
+        self.storage.delete(keys)
+
+    def set_visibility(self, image_id: str, *, viewer: Viewer, visibility: object) -> Image:
+        if visibility not in VISIBILITIES:
+            raise ValidationFailed(
+                "visibility must be one of: " + ", ".join(VISIBILITIES), field="visibility"
+            )
+        image = self._get_fresh(image_id, viewer)
+        if viewer.user_id is None or image.owner != viewer.user_id:
+            raise NotOwner(id=image_id)
+        updated = self.records.set_visibility(image, str(visibility))
+        self.cache.invalidate(image_id)
+        return updated
+
+    # --- checks -----------------------------------------------------------------------------------
+
+    def _get_fresh(self, image_id: str, viewer: Viewer) -> Image:
+        image = self.records.get(image_id)
+        self._check_can_see(image, viewer)
+        return image
+
+    def _check_can_see(self, image: Image, viewer: Viewer) -> None:
+        expired_pending = (
+            image.status == PENDING and image.expires_at is not None and image.expires_at < self.clock()
+        )
+        private_to_someone_else = image.visibility == "private" and (
+            viewer.user_id is None or viewer.user_id != image.owner
+        )
+        if expired_pending or private_to_someone_else:
+            raise ImageNotFound(id=image.id)
+
+    @staticmethod
+    def _check_can_delete(image: Image, viewer: Viewer, delete_token: str | None) -> None:
+        if viewer.user_id is not None and image.owner == viewer.user_id:
+            return
+        if image.owner is not None:
+            # Owned images have no delete token: only the owner deletes them.
+            raise NotOwner(id=image.id)
+        if not delete_token:
+            raise DeleteTokenRequired(id=image.id)
+        if not hmac.compare_digest(hash_delete_token(delete_token), image.delete_token_hash or ""):
+            raise InvalidDeleteToken(id=image.id)
+
+    @staticmethod
+    def _check_claimed_type(content_type: object) -> str:
+        if not isinstance(content_type, str) or not content_type.strip():
+            raise ValidationFailed("content_type is required.", field="content_type")
+        normalized = content_type.split(";")[0].strip().lower()
+        if normalized not in UPLOADABLE_TYPES:
+            raise InvalidImage(
+                RejectReason.UNSUPPORTED_FORMAT,
+                f"Content type {normalized!r} is not accepted.",
+                allowed=sorted(UPLOADABLE_TYPES),
+            )
+        return normalized
+
+    @staticmethod
+    def _check_claimed_size(size: object, max_bytes: int) -> int:
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise ValidationFailed("size must be an integer number of bytes.", field="size")
+        if size < 1:
+            raise ValidationFailed("size must be at least 1 byte.", field="size")
+        if size > max_bytes:
+            raise FileTooLarge(size=size, max_bytes=max_bytes)
+        return size
+
+    def _check_limit(self, limit: object) -> int:
+        if limit is None or limit == "":
+            return self.settings.page_size_default
+        try:
+            value = int(str(limit))
+        except ValueError as exc:
+            raise ValidationFailed("limit must be an integer.", field="limit") from exc
+        if not 1 <= value <= self.settings.page_size_max:
+            raise ValidationFailed(f"limit must be between 1 and {self.settings.page_size_max}.", field="limit")
+        return value
+
+    @staticmethod
+    def _check_thumbnail_size(size: object) -> int:
+        if size is None or size == "":
+            return 300
+        try:
+            value = int(str(size))
+        except ValueError:
+            value = -1
+        if value not in imaging.THUMBNAIL_SIZES:
+            raise ValidationFailed(
+                "size must be one of " + ", ".join(str(s) for s in sorted(imaging.THUMBNAIL_SIZES)) + ".",
+                field="size",
+                allowed=sorted(imaging.THUMBNAIL_SIZES),
+            )
+        return value
+
+
+def describe(image: Image, *, api_prefix: str = "/api/v1") -> dict[str, Any]:
+    """The public JSON view of an image (Chitram's field names, plus status and thumbnails)."""
+    base = f"{api_prefix}/images/{image.id}"
+    ready = image.status == READY
+    thumbnails = {
+        size: f"{base}/thumbnail?size={size}" for size in sorted(image.thumbnails, key=int)
+    } if ready else {}
+    body: dict[str, Any] = {
+        "id": image.id,
+        "filename": image.filename,
+        "content_type": image.content_type,
+        "file_size": image.size,
+        "width": image.width,
+        "height": image.height,
+        "status": image.status,
+        "visibility": image.visibility,
+        "created_at": image.created_at,
+        "url": f"{base}/file" if ready else None,
+        "thumbnail_ready": bool(thumbnails),
+        "thumbnail_url": thumbnails.get("300") if thumbnails else None,
+        "thumbnails": thumbnails,
+        "sha256": image.sha256,
+    }
+    if image.reject_reason:
+        body["reject_reason"] = image.reject_reason
+    return body

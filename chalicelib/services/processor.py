@@ -1,0 +1,203 @@
+"""The object-created processor: S3 events (through SQS) in, ``ready`` or ``rejected`` records out.
+
+One SQS message holds one S3 event notification, which holds one or more records. For each ``originals/{id}``
+object: load the pending record, read the object (bounded), run the imaging pipeline, store the served copy and
+the thumbnails, then flip the record ``pending -> ready`` with a conditional write and delete the original.
+
+Idempotence (S3 delivers at least once, out of order): a record that is no longer pending makes the event a
+no-op apart from removing a leftover original; renditions are written to deterministic keys, so a retried or
+duplicated run overwrites them with the same bytes. A bad file is ``rejected`` with a reason and its object
+deleted (no retry). A transient fault raises, the message is reported as a batch item failure, SQS retries it
+and finally moves it to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import unquote_plus
+
+from chalicelib import imaging
+from chalicelib.cache.metadata import MetadataCache
+from chalicelib.errors import FileTooLarge, ImageNotFound, ImageNotPending, InvalidImage, RejectReason
+from chalicelib.records import PENDING, Image, ImageRecords
+from chalicelib.settings import Settings
+from chalicelib.storage import Storage, file_key, image_id_from_original_key, original_key, thumbnail_key
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["ready", "rejected", "duplicate", "orphan", "ignored"]
+
+# Renditions never change once written, and their keys are unique per image, so browsers may keep them.
+RENDITION_CACHE_CONTROL = "private, max-age=31536000, immutable"
+
+
+def utc_now_iso(clock: Callable[[], float]) -> str:
+    return datetime.fromtimestamp(clock(), tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def store_renditions(storage: Storage, image_id: str, processed: imaging.ProcessedImage) -> dict[str, Any]:
+    """Write the served copy and thumbnails; returns the record fields naming them.
+
+    On failure, removes what it wrote before re-raising, so nothing is left half-stored.
+    """
+    written: list[str] = []
+    try:
+        served_key = file_key(image_id, processed.served.extension)
+        storage.put(
+            served_key,
+            processed.served.data,
+            content_type=processed.served.content_type,
+            cache_control=RENDITION_CACHE_CONTROL,
+        )
+        written.append(served_key)
+        thumbnails: dict[str, str] = {}
+        for size, rendition in processed.thumbnails.items():
+            key = thumbnail_key(image_id, size, rendition.extension)
+            storage.put(
+                key, rendition.data, content_type=rendition.content_type, cache_control=RENDITION_CACHE_CONTROL
+            )
+            written.append(key)
+            thumbnails[str(size)] = key
+    except Exception:
+        _delete_quietly(storage, written)
+        raise
+    return {"file_key": served_key, "thumbnails": thumbnails}
+
+
+def apply_processing(
+    image: Image, processed: imaging.ProcessedImage, stored: dict[str, Any], processed_at: str
+) -> Image:
+    return replace(
+        image,
+        content_type=processed.content_type,
+        size=len(processed.served.data),
+        width=processed.width,
+        height=processed.height,
+        sha256=processed.sha256,
+        processed_at=processed_at,
+        **stored,
+    )
+
+
+def _delete_quietly(storage: Storage, keys: Iterable[str]) -> None:
+    keys = list(keys)
+    if not keys:
+        return
+    try:
+        storage.delete(keys)
+    except Exception:
+        # The sweeper finds objects without a record; the caller's error matters more than this one.
+        log.exception("could not remove partial renditions", extra={"keys": keys})
+
+
+@dataclass
+class Processor:
+    settings: Settings
+    records: ImageRecords
+    storage: Storage
+    cache: MetadataCache
+    clock: Callable[[], float]
+
+    def handle_object(self, key: str) -> Outcome:
+        image_id = image_id_from_original_key(key)
+        if image_id is None:
+            log.info("ignoring object outside originals/", extra={"key": key})
+            return "ignored"
+        try:
+            image = self.records.get(image_id)
+        except ImageNotFound:
+            # Deleted while pending, expired, or never requested through the API: nobody claims this object.
+            log.info("object without a record; removing it", extra={"image_id": image_id})
+            self.storage.delete([key])
+            return "orphan"
+        if image.status != PENDING:
+            # A duplicate or late event: the work is done. Remove a leftover original (idempotent).
+            self.storage.delete([key])
+            return "duplicate"
+        return self._process(image, key)
+
+    def _process(self, image: Image, key: str) -> Outcome:
+        now = utc_now_iso(self.clock)
+        try:
+            data = self.storage.read(key, max_bytes=self.settings.max_upload_bytes)
+            processed = imaging.process(
+                data, max_bytes=self.settings.max_upload_bytes, max_pixels=self.settings.max_image_pixels
+            )
+        except ImageNotFound:
+            # The original vanished between event and read (a concurrent duplicate finished first).
+            return "duplicate"
+        except FileTooLarge:
+            return self._reject(image, key, RejectReason.TOO_LARGE, now)
+        except InvalidImage as exc:
+            return self._reject(image, key, exc.reason, now)
+
+        stored = store_renditions(self.storage, image.id, processed)
+        try:
+            ready = self.records.mark_ready(image, apply_processing(image, processed, stored, now))
+        except ImageNotPending:
+            # A concurrent duplicate won the race and wrote the same renditions; nothing to undo.
+            self.storage.delete([key])
+            return "duplicate"
+        self.cache.invalidate(image.id)
+        self.storage.delete([key])
+        log.info(
+            "image ready",
+            extra={"image_id": image.id, "width": ready.width, "height": ready.height, "bytes": ready.size},
+        )
+        return "ready"
+
+    def _reject(self, image: Image, key: str, reason: RejectReason, now: str) -> Outcome:
+        try:
+            self.records.mark_rejected(image, str(reason), now)
+        except ImageNotPending:
+            pass
+        self.cache.invalidate(image.id)
+        self.storage.delete([key])
+        log.info("image rejected", extra={"image_id": image.id, "reason": str(reason)})
+        return "rejected"
+
+    def handle_sqs_batch(self, messages: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
+        """Process an SQS batch; answer Lambda's partial-batch-failure shape.
+
+        Only the messages that raised are reported, so SQS redelivers just those (and dead-letters them after
+        the queue's maxReceiveCount). Bad files are not failures: they end ``rejected``.
+        """
+        failures: list[dict[str, str]] = []
+        for message in messages:
+            message_id = str(message.get("messageId", ""))
+            try:
+                for key in object_keys(message.get("body", "")):
+                    self.handle_object(key)
+            except Exception:
+                log.exception("processing failed; SQS will retry", extra={"message_id": message_id})
+                failures.append({"itemIdentifier": message_id})
+        return {"batchItemFailures": failures}
+
+
+def object_keys(body: str) -> list[str]:
+    """The object keys of ObjectCreated records in one S3 notification (URL-decoded).
+
+    ``s3:TestEvent`` (the first message on a newly wired queue) and other event types give no keys. A body that
+    is not an S3 notification is logged and skipped: retrying it could never succeed.
+    """
+    try:
+        event = json.loads(body)
+    except (TypeError, ValueError):
+        log.warning("skipping a message that is not JSON")
+        return []
+    if not isinstance(event, dict) or event.get("Event") == "s3:TestEvent":
+        return []
+    keys = []
+    for record in event.get("Records") or []:
+        if not str(record.get("eventName", "")).startswith("ObjectCreated:"):
+            continue
+        try:
+            keys.append(unquote_plus(record["s3"]["object"]["key"]))
+        except (KeyError, TypeError):
+            log.warning("skipping a malformed S3 record")
+    return keys

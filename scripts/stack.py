@@ -1,0 +1,308 @@
+"""The whole product on one machine, no account and no Docker: ``make run`` calls this; the tests import it.
+
+Starts, in order, each as its own process on 127.0.0.1: moto's server (S3, SQS, DynamoDB), the resources
+(``scripts/provision.py``), three ``redis-server`` nodes, the API (``chalice local --no-autoreload``), the worker
+(``scripts/worker.py``, the SQS event source) and the web front end (``scripts/webserver.py``). Ctrl-C or SIGTERM
+stops all of them; each child also gets SIGTERM from the kernel if this process dies (PR_SET_PDEATHSIG), so no
+orphan survives. With ``--s3-sqs-endpoint`` (LocalStack), S3 and SQS go there and DynamoDB stays on moto.
+
+    python scripts/stack.py [--port 8000] [--web-port 8080] [--moto-port 5000] [--s3-sqs-endpoint URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.redis_servers import RedisProcess, start_redis  # noqa: E402
+
+BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: ask the kernel for SIGTERM when the launcher dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    log_file: IO[bytes]
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log_file.close()
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class StackConfig:
+    api_port: int = 8000
+    web_port: int = 8080
+    moto_port: int = 5000
+    redis_ports: tuple[int, ...] = (6391, 6392, 6393)
+    s3_sqs_endpoint: str | None = None  # LocalStack; None keeps S3 and SQS on moto
+    run_dir: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def ephemeral(cls, **overrides: Any) -> StackConfig:
+        """Free ports everywhere, for tests that start their own stack beside a developer's ``make run``."""
+        ports = {
+            "api_port": free_port(),
+            "web_port": free_port(),
+            "moto_port": free_port(),
+            "redis_ports": (free_port(), free_port(), free_port()),
+        }
+        return cls(**{**ports, **overrides})
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.children: list[Child] = []
+        self.redis: list[RedisProcess] = []
+        self.run_dir = config.run_dir or Path(tempfile.mkdtemp(prefix="chitram-stack-"))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+
+    # --- addresses --------------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{HOST}:{self.config.api_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{HOST}:{self.config.web_port}"
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://{HOST}:{self.config.moto_port}"
+
+    @property
+    def redis_urls(self) -> list[str]:
+        return [node.url for node in self.redis]
+
+    def env(self) -> dict[str, str]:
+        """The environment every part of the stack runs with (and that tests use to talk to the emulators)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))}
+        env.update(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "AWS_ENDPOINT_URL": self.moto_url,
+                "STAGE": "local",
+                "SITE_ORIGIN": self.web_url,
+                "REDIS_NODES": ",".join(f"redis://{HOST}:{p}/0" for p in self.config.redis_ports),
+                "JWT_SECRET": os.environ.get("JWT_SECRET", "local-development-secret-not-for-deployment"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if self.config.s3_sqs_endpoint:
+            env["AWS_ENDPOINT_URL_S3"] = self.config.s3_sqs_endpoint
+            env["AWS_ENDPOINT_URL_SQS"] = self.config.s3_sqs_endpoint
+            env["AWS_ENDPOINT_URL_DYNAMODB"] = self.moto_url
+        env.update(self.config.extra_env)
+        return env
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    def spawn(self, name: str, argv: list[str]) -> Child:
+        log_path = self.run_dir / f"{name}.log"
+        log_file = log_path.open("ab")
+        process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches only the launcher, which stops children in order
+            preexec_fn=_die_with_parent,
+        )
+        child = Child(name, process, log_path, log_file)
+        self.children.append(child)
+        return child
+
+    def start(self, *, timeout: float = 60.0) -> Stack:
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, timeout: float) -> None:
+        moto = self.spawn("moto", [str(BIN / "moto_server"), "-H", HOST, "-p", str(self.config.moto_port)])
+        self._wait_http(f"{self.moto_url}/moto-api/", moto, timeout)
+        provision = self.spawn("provision", [sys.executable, "scripts/provision.py"])
+        if provision.process.wait(timeout) != 0:
+            raise RuntimeError(f"provisioning failed:\n{provision.tail()}")
+        for port in self.config.redis_ports:
+            self.redis.append(start_redis(port=port, dir=self.run_dir))
+        api = self.spawn(
+            "api",
+            [
+                str(BIN / "chalice"),
+                "local",
+                "--no-autoreload",
+                "--stage",
+                "local",
+                "--host",
+                HOST,
+                "--port",
+                str(self.config.api_port),
+            ],
+        )
+        self.spawn("worker", [sys.executable, "scripts/worker.py"])
+        web = self.spawn(
+            "web",
+            [sys.executable, "scripts/webserver.py", "--port", str(self.config.web_port), "--api", self.api_url],
+        )
+        self._wait_http(f"{self.api_url}/health", api, timeout)
+        self._wait_http(f"{self.web_url}/", web, timeout)
+
+    def _wait_http(self, url: str, child: Child, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not child.alive():
+                raise RuntimeError(f"{child.name} exited with {child.process.returncode}:\n{child.tail()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    return
+            except urllib.error.HTTPError:
+                return  # it answered
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.2)
+        raise TimeoutError(f"{child.name} did not answer at {url} within {timeout:.0f}s:\n{child.tail()}")
+
+    def check_alive(self) -> Child | None:
+        """The first service that died, if any (``redis`` nodes may be stopped on purpose by tests)."""
+        return next((c for c in self.children if c.name != "provision" and not c.alive()), None)
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            child.stop()
+        for node in self.redis:
+            node.stop()
+        self.children.clear()
+        self.redis.clear()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="API port")
+    parser.add_argument("--web-port", type=int, default=int(os.environ.get("WEB_PORT", "8080")))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
+    parser.add_argument("--s3-sqs-endpoint", default=os.environ.get("S3_SQS_ENDPOINT"))
+    args = parser.parse_args(argv)
+    config = StackConfig(
+        api_port=args.port,
+        web_port=args.web_port,
+        moto_port=args.moto_port,
+        s3_sqs_endpoint=args.s3_sqs_endpoint,
+        run_dir=ROOT / ".run",
+    )
+    stop_requested = False
+
+    def request_stop(*_: Any) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    stack = Stack(config)
+    print("starting moto server, redis nodes, API, worker and web front end ...", flush=True)
+    try:
+        stack.start()
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"could not start the stack: {exc}", file=sys.stderr)
+        return 1
+    print(
+        json.dumps(
+            {
+                "api": stack.api_url,
+                "web": stack.web_url,
+                "openapi": f"{stack.api_url}/api/v1/openapi.json",
+                "aws_endpoint": stack.moto_url,
+                "redis_nodes": stack.redis_urls,
+                "logs": str(stack.run_dir),
+            },
+            indent=2,
+        ),
+        flush=True,
+    )
+    print(f"Chitram is up: open {stack.web_url} (API {stack.api_url}). Ctrl-C stops everything.", flush=True)
+    exit_code = 0
+    try:
+        while not stop_requested:
+            dead = stack.check_alive()
+            if dead:
+                print(f"{dead.name} stopped unexpectedly:\n{dead.tail()}", file=sys.stderr)
+                exit_code = 1
+                break
+            time.sleep(0.5)
+    finally:
+        print("stopping ...", flush=True)
+        stack.stop()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Shared test set-up: every test starts with a clean, offline AWS environment and fresh settings."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+
+OFFLINE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "STAGE": "test",
+}
+
+
+@pytest.fixture(autouse=True)
+def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test reaches a real AWS account or a developer's own endpoints by accident."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE", "REDIS_", "RATE_LIMIT_")):
+            monkeypatch.delenv(name)
+    for name, value in OFFLINE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    from chalicelib import composition
+
+    composition.reset()
+    yield
+    composition.reset()
+
+
+def make_jpeg(width: int = 640, height: int = 480, *, quality: int = 85, color: tuple[int, int, int] = (200, 80, 40)) -> bytes:
+    """A real JPEG with some structure (a gradient), so encoders and decoders do real work."""
+    image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    overlay = Image.new("RGB", (width, height), color)
+    buffer = io.BytesIO()
+    Image.blend(image, overlay, 0.5).save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def make_png(width: int = 64, height: int = 48, *, mode: str = "RGBA") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, (width, height), (10, 200, 30, 128) if mode == "RGBA" else (10, 200, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
