@@ -22,3 +22,53 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 .PHONY: venv
 venv: $(STAMP)  ## create the Python 3.12 virtualenv with every dependency
+
+-include infra/make.mk
+
+.PHONY: run
+run: $(STAMP) check-system  ## start the whole product locally (API, worker, moto, redis nodes, web); Ctrl-C stops it
+	$(PY) scripts/stack.py
+
+.PHONY: test
+test: $(STAMP) check-system  ## run every tier: lint, types, unit, functional, integration, browser, load
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -m "not slow"
+
+.PHONY: test-fast
+test-fast: $(STAMP)  ## unit + functional only (no servers)
+	$(VENV)/bin/pytest tests/unit tests/functional -q
+
+.PHONY: lint
+lint: $(STAMP)  ## ruff + mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+.PHONY: format
+format: $(STAMP)  ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Debian packages the stack and the browser tests need: redis-server for the cache nodes, chromium for
+# Playwright (its own browser download is impossible offline), libvips for the pyvips benchmark baseline.
+SYSTEM_PACKAGES := redis-server chromium
+.PHONY: check-system
+check-system:  ## install the Debian packages the stack needs if they are missing (needs root)
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+.PHONY: clean
+clean:  ## remove the virtualenv, caches and build output
+	rm -rf $(VENV) .venv-localstack build .run .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: bench
+bench: $(STAMP) check-system  ## run the benchmarks in scripts/bench (ratios against baselines; see docs/benchmarks.md)
+	@dpkg -s libvips42 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvips42 >/dev/null; }
+	$(PY) scripts/bench/thumbnails.py
+	$(PY) scripts/bench/ring.py
+	$(PY) scripts/bench/cache_read.py

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice, CORSConfig, Response
-from chalice.app import Request, SQSEvent
+from chalice.app import Chalice, CORSConfig, Request, Response, SQSEvent
 
 from chalicelib import composition
 from chalicelib.api.docs import docs_api

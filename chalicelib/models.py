@@ -90,7 +90,9 @@ class UserRecord(Model):
     """A user, or (``kind == "email"``) the item that makes an e-mail address unique.
 
     DynamoDB has no unique constraint, so registration writes ``email#<address>`` with
-    ``attribute_not_exists`` in the same transaction as the user item.
+    ``attribute_not_exists`` in the same transaction as the user item. Users signed in through OIDC have no
+    password and no email item; their item (id ``oidc:<sub>``) appears with their first upload, to hold the
+    quota counters.
     """
 
     class Meta:
@@ -107,6 +109,10 @@ class UserRecord(Model):
     locked_until = NumberAttribute(null=True)
     image_count = NumberAttribute(default=0)
     bytes_used = NumberAttribute(default=0)
+    # Password reset: only the SHA-256 of the one live token is stored; a new request replaces it, and using it
+    # removes it with a conditional write (single use).
+    reset_token_hash = UnicodeAttribute(null=True)
+    reset_expires_at = NumberAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[Model], ...] = (ImageRecord, UserRecord)
@@ -115,7 +121,8 @@ ALL_MODELS: tuple[type[Model], ...] = (ImageRecord, UserRecord)
 def bind_tables(settings: Settings) -> None:
     """Point the models at this stage's tables and region (idempotent, cheap)."""
     for model, name in ((ImageRecord, settings.images_table), (UserRecord, settings.users_table)):
-        if model.Meta.table_name != name or getattr(model.Meta, "region", None) != settings.region:
-            model.Meta.table_name = name
-            model.Meta.region = settings.region
+        meta: Any = model.Meta
+        if meta.table_name != name or getattr(meta, "region", None) != settings.region:
+            meta.table_name = name
+            meta.region = settings.region
             model._connection = None

@@ -16,9 +16,10 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.expressions.update import Action
 
 from chalicelib.errors import ImageNotFound, ImageNotPending, InvalidCursor, MetadataUnavailable
 from chalicelib.models import ImageRecord
@@ -66,7 +67,7 @@ class Image:
 
     @classmethod
     def from_cache(cls, data: dict[str, Any]) -> Image:
-        known = {name for name in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
@@ -176,17 +177,19 @@ class ImageRecords:
     def mark_ready(self, pending: Image, ready: Image) -> Image:
         """``pending -> ready`` with the processing results; ``ImageNotPending`` if someone got there first."""
         ready = replace(ready, status=READY, expires_at=None)
+        if None in (ready.width, ready.height, ready.sha256, ready.file_key, ready.processed_at):
+            raise ValueError("a ready image needs its dimensions, digest, file key and processing time")
         shard = gallery_shard_for(ready, self.gallery_shards)
-        actions = [
+        actions: list[Action] = [
             ImageRecord.status.set(READY),
             ImageRecord.content_type.set(ready.content_type),
             ImageRecord.size.set(ready.size),
-            ImageRecord.width.set(ready.width),
-            ImageRecord.height.set(ready.height),
-            ImageRecord.sha256.set(ready.sha256),
-            ImageRecord.file_key.set(ready.file_key),
+            ImageRecord.width.set(cast(int, ready.width)),
+            ImageRecord.height.set(cast(int, ready.height)),
+            ImageRecord.sha256.set(cast(str, ready.sha256)),
+            ImageRecord.file_key.set(cast(str, ready.file_key)),
             ImageRecord.thumbnails.set(ready.thumbnails),
-            ImageRecord.processed_at.set(ready.processed_at),
+            ImageRecord.processed_at.set(cast(str, ready.processed_at)),
             ImageRecord.expires_at.remove(),
             ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
         ]
@@ -235,7 +238,10 @@ class ImageRecords:
             for shard in range(self.gallery_shards):
                 condition = ImageRecord.created_key < before if before else None
                 results = ImageRecord.gallery_index.query(
-                    f"public#{shard}", range_key_condition=condition, scan_index_forward=False, limit=limit + 1
+                    f"public#{shard}",
+                    range_key_condition=condition,
+                    scan_index_forward=False,
+                    limit=limit + 1,
                 )
                 per_shard.append([_to_image(r) for r in results])
         merged = heapq.merge(*per_shard, key=lambda image: image.created_key, reverse=True)

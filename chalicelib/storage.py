@@ -23,6 +23,7 @@ from chalicelib.errors import FileTooLarge, ImageNotFound, StorageUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,7 @@ class Storage:
     def client(self) -> S3Client:
         return self._client or clients.s3()
 
-    def presign_upload(
-        self, key: str, *, content_type: str, max_bytes: int, expires_seconds: int
-    ) -> PresignedPost:
+    def presign_upload(self, key: str, *, content_type: str, max_bytes: int, expires_seconds: int) -> PresignedPost:
         """A POST form bound to one key, the exact Content-Type and a size range of [1, max_bytes]."""
         try:
             post = self.client.generate_presigned_post(
@@ -138,7 +137,7 @@ class Storage:
 
     def delete(self, keys: Iterable[str]) -> None:
         """Delete keys; missing ones are fine (deletes are idempotent)."""
-        objects = [{"Key": key} for key in keys]
+        objects: list[ObjectIdentifierTypeDef] = [{"Key": key} for key in keys]
         for start in range(0, len(objects), 1000):
             try:
                 response = self.client.delete_objects(

@@ -205,7 +205,14 @@ class Stack:
         self.spawn("worker", [sys.executable, "scripts/worker.py"])
         web = self.spawn(
             "web",
-            [sys.executable, "scripts/webserver.py", "--port", str(self.config.web_port), "--api", self.api_url],
+            [
+                sys.executable,
+                "scripts/webserver.py",
+                "--port",
+                str(self.config.web_port),
+                "--api",
+                self.api_url,
+            ],
         )
         self._wait_http(f"{self.api_url}/health", api, timeout)
         self._wait_http(f"{self.web_url}/", web, timeout)

@@ -69,7 +69,7 @@ def run(stop: threading.Event, *, wait_seconds: int = 1) -> None:
             continue
         if not messages:
             continue
-        event = to_lambda_event(messages, queue_arn, settings.region)
+        event = to_lambda_event([dict(m) for m in messages], queue_arn, settings.region)
         try:
             result = chalice_app.handle_sqs(event, None) or {}
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}

@@ -39,7 +39,9 @@ def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     composition.reset()
 
 
-def make_jpeg(width: int = 640, height: int = 480, *, quality: int = 85, color: tuple[int, int, int] = (200, 80, 40)) -> bytes:
+def make_jpeg(
+    width: int = 640, height: int = 480, *, quality: int = 85, color: tuple[int, int, int] = (200, 80, 40)
+) -> bytes:
     """A real JPEG with some structure (a gradient), so encoders and decoders do real work."""
     image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
     overlay = Image.new("RGB", (width, height), color)
@@ -52,3 +54,34 @@ def make_png(width: int = 64, height: int = 48, *, mode: str = "RGBA") -> bytes:
     buffer = io.BytesIO()
     Image.new(mode, (width, height), (10, 200, 30, 128) if mode == "RGBA" else (10, 200, 30)).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def make_png_bomb(width: int = 20_000, height: int = 20_000) -> bytes:
+    """A small PNG whose header promises ``width`` x ``height`` 1-bit pixels (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + b"\x00" * ((width + 7) // 8)
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+HOSTILE_FILES: dict[str, tuple[bytes, str]] = {
+    # name: (bytes, the content type the uploader claims)
+    "zero-bytes": (b"", "image/jpeg"),
+    "truncated-jpeg": (make_jpeg(400, 300)[:2000], "image/jpeg"),
+    "text-named-jpg": (b"just some text, honestly a jpeg\n" * 20, "image/jpeg"),
+    "html-claiming-png": (b"<!doctype html><html><body><script>alert(1)</script></body></html>", "image/png"),
+    "svg-claiming-png": (
+        b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>',
+        "image/png",
+    ),
+}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib import composition, queues
 from chalicelib.api.responses import handles_errors, json_response
@@ -37,9 +37,9 @@ def health() -> Response:
         "queue": _check(lambda: queues.queue_depth(settings.queue_name)),
         "dead_letter_queue": _check(lambda: queues.queue_depth(queues.dead_letter_queue_name(settings.queue_name))),
         "cache": {
-            "status": "disabled" if not cache_nodes else (
-                "up" if all(n.get("status") == "up" for n in cache_nodes) else "degraded"
-            ),
+            "status": "disabled"
+            if not cache_nodes
+            else ("up" if all(n.get("status") == "up" for n in cache_nodes) else "degraded"),
             "nodes": cache_nodes,
         },
         "rate_limiter": {"status": composition.rate_limiter().status()},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib import composition
 from chalicelib.api import context
@@ -26,7 +26,12 @@ def _json_object() -> dict[str, Any]:
 
 
 def _query(name: str) -> str | None:
-    return (images_api.current_request.query_params or {}).get(name)
+    params = images_api.current_request.query_params
+    return params.get(name) if params else None
+
+
+def _raw_body(body: str | bytes | None) -> bytes:
+    return body.encode("utf-8", "surrogateescape") if isinstance(body, str) else (body or b"")
 
 
 def _check_upload_rate(source_ip: str) -> None:
@@ -72,7 +77,7 @@ def upload_image() -> Response:
     viewer = context.viewer(request)
     _check_upload_rate(viewer.source_ip or "unknown")
     upload = parse_upload(
-        request.raw_body,
+        _raw_body(request.raw_body),
         request.headers.get("content-type"),
         field="file",
         max_bytes=get_settings().api_upload_max_bytes,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
-from python_multipart import parse_form
+from python_multipart import create_form_parser
 from python_multipart.exceptions import FormParserError
 
 from chalicelib.errors import FileTooLarge, ValidationFailed
@@ -16,6 +15,7 @@ from chalicelib.errors import FileTooLarge, ValidationFailed
 class UploadedFile:
     filename: str
     data: bytes
+    fields: dict[str, str]  # the form's plain (non-file) fields
 
 
 def parse_upload(body: bytes, content_type: str | None, *, field: str, max_bytes: int) -> UploadedFile:
@@ -26,18 +26,24 @@ def parse_upload(body: bytes, content_type: str | None, *, field: str, max_bytes
     if len(body) > max_bytes + 64 * 1024:
         raise FileTooLarge(max_bytes=max_bytes)
     files: dict[str, Any] = {}
+    fields: dict[str, str] = {}
 
     def on_file(part: Any) -> None:
-        files.setdefault(part.field_name.decode(errors="replace") if part.field_name else "", part)
+        files.setdefault(_name(part.field_name), part)
+
+    def on_field(part: Any) -> None:
+        fields.setdefault(_name(part.field_name), (part.value or b"").decode("utf-8", errors="replace"))
 
     try:
-        parse_form(
+        parser = create_form_parser(
             {"Content-Type": content_type.encode(), "Content-Length": str(len(body)).encode()},
-            io.BytesIO(body),
-            lambda _field: None,
+            on_field,
             on_file,
-            config={"MAX_MEMORY_FILE_SIZE": max_bytes + 1, "UPLOAD_KEEP_FILENAME": False},
+            # Keep the file in memory: it is bounded above, and Lambda's /tmp is better left alone.
+            config={"MAX_MEMORY_FILE_SIZE": max_bytes + 1},
         )
+        parser.write(body)
+        parser.finalize()
     except (FormParserError, ValueError) as exc:
         raise ValidationFailed("The multipart body could not be parsed.", field=field) from exc
     part = files.get(field)
@@ -49,4 +55,8 @@ def parse_upload(body: bytes, content_type: str | None, *, field: str, max_bytes
     if len(data) > max_bytes:
         raise FileTooLarge(max_bytes=max_bytes)
     raw_name = part.file_name.decode("utf-8", errors="replace") if part.file_name else ""
-    return UploadedFile(filename=raw_name, data=data)
+    return UploadedFile(filename=raw_name, data=data, fields=fields)
+
+
+def _name(raw: bytes | None) -> str:
+    return raw.decode("utf-8", errors="replace") if raw else ""

@@ -12,16 +12,14 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, ParamSpec
+from typing import Any
 
-from chalice import BadRequestError, Response
-from chalice.app import ChaliceViewError
+from chalice.app import BadRequestError, ChaliceViewError, Response
 
 from chalicelib.errors import AppError, ErrorCode, InternalError, ValidationFailed
 
 log = logging.getLogger(__name__)
 
-P = ParamSpec("P")
 JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 
 
@@ -45,7 +43,7 @@ def to_app_error(exc: Exception) -> AppError:
     return InternalError()
 
 
-def handles_errors(view: Callable[P, Response]) -> Callable[P, Response]:
+def handles_errors[**P](view: Callable[P, Response]) -> Callable[P, Response]:
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
         try:

@@ -95,7 +95,11 @@ def test_unknown_image_is_404_with_envelope(client: Client) -> None:
     response = client.http.get("/api/v1/images/does-not-exist")
     assert response.status_code == 404
     assert body(response) == {
-        "detail": {"code": "IMAGE_NOT_FOUND", "message": "Image not found.", "details": {"id": "does-not-exist"}}
+        "detail": {
+            "code": "IMAGE_NOT_FOUND",
+            "message": "Image not found.",
+            "details": {"id": "does-not-exist"},
+        }
     }
 
 
