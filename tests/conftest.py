@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PIL import Image
+
+if TYPE_CHECKING:
+    from scripts.stack import Stack
+    from tests.http_api import Api
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -25,8 +31,6 @@ OFFLINE_AWS_ENV = {
 @pytest.fixture(autouse=True)
 def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test reaches a real AWS account or a developer's own endpoints by accident."""
-    import os
-
     for name in list(os.environ):
         if name.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE", "REDIS_", "RATE_LIMIT_")):
             monkeypatch.delenv(name)
@@ -85,3 +89,47 @@ HOSTILE_FILES: dict[str, tuple[bytes, str]] = {
         "image/png",
     ),
 }
+
+
+# --- the running stack (integration, browser and load tiers) ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The whole product on free ports, once per session. If it cannot start, every test using it fails.
+
+    ``CHITRAM_S3_SQS_ENDPOINT`` (set by ``make test-localstack``) puts S3 and SQS on LocalStack instead of moto.
+    """
+    from scripts.stack import Stack, StackConfig
+
+    config = StackConfig.ephemeral(
+        s3_sqs_endpoint=os.environ.get("CHITRAM_S3_SQS_ENDPOINT") or None,
+        # Every test uploads from 127.0.0.1 (chalice local reports no other address), so the per-address
+        # upload limit is lifted here; tests/functional/test_rate_limits.py covers it with crafted events.
+        extra_env={"RATE_LIMIT_UPLOADS_PER_MINUTE": "0"},
+    )
+    running = Stack(config).start(timeout=90)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def api(stack: Stack) -> Api:
+    from tests.http_api import Api
+
+    dead = stack.check_alive()
+    assert dead is None, f"{dead.name} died:\n{dead.tail()}" if dead else ""
+    return Api(stack.api_url)
+
+
+@pytest.fixture
+def aws_clients(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """boto3 clients pointed at the stack's emulators (to look behind the API: objects, records, queues)."""
+    import boto3
+
+    for name, value in stack.env().items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+    return {name: boto3.client(name, region_name="us-east-1") for name in ("s3", "sqs", "dynamodb")}

@@ -26,6 +26,13 @@ def _check(probe: Any) -> dict[str, Any]:
     return {"status": "up", **(result or {})}
 
 
+def _cache_status(nodes: list[dict[str, Any]]) -> str:
+    up = sum(1 for node in nodes if node.get("status") == "up")
+    if not nodes:
+        return "disabled"
+    return "up" if up == len(nodes) else ("degraded" if up else "down")
+
+
 @health_api.route("/health", methods=["GET"])
 @handles_errors
 def health() -> Response:
@@ -36,12 +43,7 @@ def health() -> Response:
         "metadata": _check(composition.image_records().ping),
         "queue": _check(lambda: queues.queue_depth(settings.queue_name)),
         "dead_letter_queue": _check(lambda: queues.queue_depth(queues.dead_letter_queue_name(settings.queue_name))),
-        "cache": {
-            "status": "disabled"
-            if not cache_nodes
-            else ("up" if all(n.get("status") == "up" for n in cache_nodes) else "degraded"),
-            "nodes": cache_nodes,
-        },
+        "cache": {"status": _cache_status(cache_nodes), "nodes": cache_nodes},
         "rate_limiter": {"status": composition.rate_limiter().status()},
     }
     essential_up = all(checks[name]["status"] == "up" for name in ("storage", "metadata"))

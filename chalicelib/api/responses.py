@@ -16,7 +16,7 @@ from typing import Any
 
 from chalice.app import BadRequestError, ChaliceViewError, Response
 
-from chalicelib.errors import AppError, ErrorCode, InternalError, ValidationFailed
+from chalicelib.errors import AppError, InternalError, MethodNotAllowed, UnsupportedMediaType, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,13 @@ def handles_errors[**P](view: Callable[P, Response]) -> Callable[P, Response]:
     return wrapper
 
 
+_CHALICE_ERRORS: dict[str, type[AppError]] = {
+    "MethodNotAllowedError": MethodNotAllowed,
+    "UnsupportedMediaType": UnsupportedMediaType,
+    "BadRequest": ValidationFailed,
+}
+
+
 def envelope_chalice_errors(request: Any, response: Response) -> Response:
     """Re-shape the errors Chalice answers by itself (405, 415, its own 500s) into our envelope.
 
@@ -68,13 +75,9 @@ def envelope_chalice_errors(request: Any, response: Response) -> Response:
     """
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
-        code = {
-            "MethodNotAllowedError": ErrorCode.METHOD_NOT_ALLOWED,
-            "UnsupportedMediaType": ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-            "BadRequest": ErrorCode.VALIDATION_ERROR,
-        }.get(str(body["Code"]), ErrorCode.INTERNAL_ERROR)
-        message = InternalError.message if code == ErrorCode.INTERNAL_ERROR else str(body["Message"])
-        response.body = json.dumps({"detail": {"code": str(code), "message": message, "details": {}}})
+        error_class = _CHALICE_ERRORS.get(str(body["Code"]), InternalError)
+        error = error_class() if error_class is InternalError else error_class(str(body["Message"]))
+        response.body = json.dumps(error.body())
         response.headers = {**response.headers, **JSON_HEADERS}
     request_id = (getattr(request, "context", None) or {}).get("requestId")
     if request_id:

@@ -112,3 +112,12 @@ def test_delete_needs_the_right_token(client: Client) -> None:
     ok = client.http.delete(image_url, headers={"X-Delete-Token": ticket["delete_token"]})
     assert ok.status_code == 204
     assert client.http.get(image_url).status_code == 404
+
+
+def test_wrong_method_and_media_type_use_the_envelope(client: Client) -> None:
+    wrong_method = client.http.put("/api/v1/images/upload-url", headers=JSON, body="{}")
+    assert wrong_method.status_code == 405
+    assert body(wrong_method)["detail"]["code"] == "METHOD_NOT_ALLOWED"
+    wrong_type = client.http.post("/api/v1/images/upload-url", headers={"Content-Type": "text/csv"}, body="a,b")
+    assert wrong_type.status_code == 415
+    assert body(wrong_type)["detail"]["code"] == "UNSUPPORTED_MEDIA_TYPE"

@@ -69,9 +69,7 @@ def mean_abs_diff(a: Image.Image, b: Image.Image, *, same_exposure: bool = True)
     assert a.size == b.size
     if not same_exposure:
         shifts = [ma - mb for ma, mb in zip(ImageStat.Stat(a).mean, ImageStat.Stat(b).mean, strict=True)]
-        b = Image.merge(
-            "RGB", [ch.point(lambda v, d=d: v + d) for ch, d in zip(b.split(), shifts, strict=True)]
-        )
+        b = Image.merge("RGB", [ch.point(lambda v, d=d: v + d) for ch, d in zip(b.split(), shifts, strict=True)])
     return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3
 
 
@@ -83,9 +81,7 @@ def png_claiming(width: int, height: int) -> bytes:
     """A ~60-byte PNG whose IHDR claims width x height (1-bit grey), one tiny IDAT: a decompression bomb."""
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
-    return (
-        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
 
 def gps_exif() -> Image.Exif:
@@ -368,9 +364,7 @@ def test_size_is_checked_before_content() -> None:
             b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>',
             id="svg",
         ),
-        pytest.param(
-            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', id="bare-svg"
-        ),
+        pytest.param(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', id="bare-svg"),
         pytest.param(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", id="pdf"),
         pytest.param(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", id="mp4"),
         pytest.param(b"\x7fELF\x02\x01\x01" + b"\x00" * 32, id="binary"),

@@ -1,0 +1,68 @@
+"""A small HTTP client for the running stack's API, with the lifecycle steps tests repeat."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+READY_TIMEOUT_SECONDS = 30.0
+
+
+class Api:
+    """A small HTTP client bound to the stack's API base URL."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 30)
+        kwargs.setdefault("allow_redirects", False)
+        return self.session.request(method, self.base_url + path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    # --- lifecycle helpers ---------------------------------------------------------------------------
+
+    def request_upload(self, filename: str, content_type: str, size: int, **extra: Any) -> dict[str, Any]:
+        response = self.post(
+            "/api/v1/images/upload-url",
+            json={"filename": filename, "content_type": content_type, "size": size, **extra},
+        )
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def direct_upload(
+        self, data: bytes, filename: str = "photo.jpg", content_type: str = "image/jpeg", **extra: Any
+    ) -> dict[str, Any]:
+        """upload-url, then the browser's POST straight to the bucket; returns the ticket."""
+        ticket = self.request_upload(filename, content_type, len(data), **extra)
+        form = ticket["upload"]
+        response = requests.post(
+            form["url"], data=form["fields"], files={"file": (filename, data, content_type)}, timeout=30
+        )
+        assert response.status_code in (200, 201, 204), response.text
+        return ticket
+
+    def wait_until_processed(self, image_id: str, timeout: float = READY_TIMEOUT_SECONDS) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self.get(f"/api/v1/images/{image_id}")
+            body = response.json()
+            if response.status_code != 200 or body.get("status") != "pending":
+                return dict(body)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"image {image_id} still pending after {timeout}s")
+            time.sleep(0.2)
