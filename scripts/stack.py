@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -33,23 +32,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scripts.processes import die_with_parent  # noqa: E402
 from tests.redis_servers import RedisProcess, start_redis  # noqa: E402
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
-_PR_SET_PDEATHSIG = 1
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: ask the kernel for SIGTERM when the launcher dies."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -150,6 +143,9 @@ class Stack:
             env["AWS_ENDPOINT_URL_S3"] = self.config.s3_sqs_endpoint
             env["AWS_ENDPOINT_URL_SQS"] = self.config.s3_sqs_endpoint
             env["AWS_ENDPOINT_URL_DYNAMODB"] = self.moto_url
+            # LocalStack checks a presigned GET's signature against the secret of a key registered in its IAM,
+            # else against the fixed secret "test": any other secret makes every presigned URL a 403.
+            env["AWS_SECRET_ACCESS_KEY"] = "test"
         env.update(self.config.extra_env)
         return env
 
@@ -166,7 +162,7 @@ class Stack:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches only the launcher, which stops children in order
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         child = Child(name, process, log_path, log_file)
         self.children.append(child)
@@ -187,7 +183,7 @@ class Stack:
         if provision.process.wait(timeout) != 0:
             raise RuntimeError(f"provisioning failed:\n{provision.tail()}")
         for port in self.config.redis_ports:
-            self.redis.append(start_redis(port=port, dir=self.run_dir))
+            self.redis.append(start_redis(port=port, dir=self.run_dir / f"redis-{port}"))
         api = self.spawn(
             "api",
             [
@@ -257,14 +253,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="API port")
     parser.add_argument("--web-port", type=int, default=int(os.environ.get("WEB_PORT", "8080")))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
+    parser.add_argument(
+        "--redis-ports",
+        default=os.environ.get("REDIS_PORTS", "6391,6392,6393"),
+        help="comma-separated ports of the redis-server nodes",
+    )
     parser.add_argument("--s3-sqs-endpoint", default=os.environ.get("S3_SQS_ENDPOINT"))
+    parser.add_argument("--run-dir", type=Path, default=ROOT / ".run", help="where each part writes its log")
     args = parser.parse_args(argv)
     config = StackConfig(
         api_port=args.port,
         web_port=args.web_port,
         moto_port=args.moto_port,
+        redis_ports=tuple(int(port) for port in args.redis_ports.split(",") if port.strip()),
         s3_sqs_endpoint=args.s3_sqs_endpoint,
-        run_dir=ROOT / ".run",
+        run_dir=args.run_dir,
     )
     stop_requested = False
 

@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
+from scripts.processes import die_with_parent
+
 __all__ = ["RedisProcess", "RedisStartError", "redis_servers", "start_redis"]
 
 HOST = "127.0.0.1"
@@ -97,7 +99,11 @@ class RedisProcess:
         # fmt: on
         try:
             self._process = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                preexec_fn=die_with_parent,  # a killed launcher or test run leaves no server behind
             )
         except OSError as exc:
             raise RedisStartError(f"cannot run {self._executable}: {exc}") from exc
