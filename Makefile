@@ -30,11 +30,20 @@ run: $(STAMP) check-system  ## start the whole product locally (API, worker, mot
 	$(PY) scripts/stack.py
 
 .PHONY: test
-test: $(STAMP) check-system  ## run every tier: lint, types, unit, functional, integration, browser, load
+test: $(STAMP) check-system localstack-install  ## every tier: lint, types, unit, functional, integration, browser, load, packaging, LocalStack
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -m "not slow"
+	$(VENV)/bin/pytest -m "not slow and not localstack"
+	scripts/localstack/run.sh $(VENV)/bin/pytest -m "integration or localstack" tests/integration
+
+.PHONY: localstack-install
+localstack-install:  ## create .venv-localstack (Python 3.13 + LocalStack) for the LocalStack tier
+	scripts/localstack/install.sh
+
+.PHONY: test-localstack
+test-localstack: $(STAMP) check-system localstack-install  ## integration tier with S3+SQS on LocalStack (DynamoDB on moto)
+	scripts/localstack/run.sh $(VENV)/bin/pytest -m "integration or localstack" tests/integration
 
 .PHONY: test-fast
 test-fast: $(STAMP)  ## unit + functional only (no servers)

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, CORSConfig, Request, Response, SQSEvent
+from chalice.app import Chalice, CORSConfig, SQSEvent
 
-from chalicelib import composition
+from chalicelib import composition, logs
+from chalicelib.api.auth import auth_api
 from chalicelib.api.docs import docs_api
 from chalicelib.api.health import health_api
 from chalicelib.api.images import images_api
-from chalicelib.api.responses import envelope_chalice_errors
+from chalicelib.api.middleware import error_envelope, observe
 from chalicelib.settings import get_settings
 
+logs.configure(get_settings().log_level)  # JSON lines with the correlation id (chalicelib/logs.py)
 app = Chalice(app_name="chitram")
 # API Gateway mangles binary bodies of types it does not list; multipart uploads carry raw image bytes.
 app.api.binary_types.append("multipart/form-data")
@@ -30,11 +32,12 @@ app.api.cors = CORSConfig(
 app.register_blueprint(health_api)
 app.register_blueprint(images_api)
 app.register_blueprint(docs_api)
+app.register_blueprint(auth_api)
 
 
-@app.middleware("http")
-def error_envelope(event: Request, get_response: Any) -> Response:
-    return envelope_chalice_errors(event, get_response(event))
+# The first registered is the outermost: observe sees the final, enveloped response.
+app.register_middleware(observe, "http")
+app.register_middleware(error_envelope, "http")
 
 
 @app.on_sqs_message(queue="chitram-processing", batch_size=10)

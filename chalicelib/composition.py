@@ -7,17 +7,23 @@ invocations.
 
 from __future__ import annotations
 
+import secrets
 import time
 from functools import lru_cache
 
 from chalicelib import clients
+from chalicelib.auth.mailer import Mailer, build_mailer
+from chalicelib.auth.providers import JwksCache, LocalProvider, OidcProvider, TokenProvider
+from chalicelib.auth.store import UserStore
+from chalicelib.auth.tokens import LocalTokens
 from chalicelib.cache.metadata import MetadataCache, build_metadata_cache
 from chalicelib.cache.nodes import RedisNodes
-from chalicelib.models import bind_tables
+from chalicelib.models import bind_tables, reset_connections
 from chalicelib.ratelimit import RateLimiter
 from chalicelib.records import ImageRecords
 from chalicelib.services.images import ImageService
 from chalicelib.services.processor import Processor
+from chalicelib.services.users import UserQuotas, UserService
 from chalicelib.settings import get_settings
 from chalicelib.storage import Storage
 
@@ -54,7 +60,56 @@ def image_records() -> ImageRecords:
 
 @lru_cache(maxsize=1)
 def image_service() -> ImageService:
-    return ImageService(get_settings(), image_records(), storage(), metadata_cache(), time.time)
+    return ImageService(get_settings(), image_records(), storage(), metadata_cache(), time.time, quota=user_quotas())
+
+
+@lru_cache(maxsize=1)
+def user_store() -> UserStore:
+    settings = get_settings()
+    bind_tables(settings)
+    return UserStore(settings.region)
+
+
+@lru_cache(maxsize=1)
+def user_quotas() -> UserQuotas:
+    return UserQuotas(get_settings(), user_store())
+
+
+@lru_cache(maxsize=1)
+def local_tokens() -> LocalTokens:
+    settings = get_settings()
+    # With AUTH_PROVIDER=oidc a deployed stage may have no JWT secret; local tokens are then never accepted
+    # (the OIDC provider verifies bearers), so a random key keeps the local routes' code path total.
+    return LocalTokens(
+        str(settings.jwt_secret) or secrets.token_urlsafe(48),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.jwt_ttl_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def auth_provider() -> TokenProvider:
+    """The bearer-token verifier ``AUTH_PROVIDER`` names (its JWKS cache lives as long as the process)."""
+    settings = get_settings()
+    if settings.auth_provider == "oidc":
+        jwks = JwksCache(
+            settings.oidc_jwks_url,
+            min_refresh_seconds=settings.oidc_jwks_min_refresh_seconds,
+            max_age_seconds=settings.oidc_jwks_max_age_seconds,
+        )
+        return OidcProvider(issuer=settings.oidc_issuer, audience=settings.oidc_audience, jwks=jwks)
+    return LocalProvider(local_tokens())
+
+
+@lru_cache(maxsize=1)
+def mailer() -> Mailer:
+    return build_mailer(get_settings())
+
+
+@lru_cache(maxsize=1)
+def user_service() -> UserService:
+    return UserService(get_settings(), user_store(), local_tokens(), rate_limiter(), mailer(), time.time)
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +122,23 @@ def reset() -> None:
     nodes = redis_nodes.cache_info().currsize and redis_nodes()
     if nodes:
         nodes.close()
-    for factory in (redis_nodes, metadata_cache, rate_limiter, storage, image_records, image_service, processor):
+    factories = (
+        redis_nodes,
+        metadata_cache,
+        rate_limiter,
+        storage,
+        image_records,
+        image_service,
+        processor,
+        user_store,
+        user_quotas,
+        local_tokens,
+        auth_provider,
+        mailer,
+        user_service,
+    )
+    for factory in factories:
         factory.cache_clear()
     get_settings.cache_clear()
     clients.reset_clients()
+    reset_connections()

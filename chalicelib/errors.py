@@ -8,7 +8,8 @@ return ``(ok, reason)`` pairs, and translate third-party exceptions at their bou
     ├── BadRequest (400)
     │   ├── ValidationFailed            VALIDATION_ERROR
     │   ├── InvalidImage                INVALID_FILE_FORMAT   (+ details.reason: a RejectReason)
-    │   └── InvalidCursor               INVALID_CURSOR
+    │   ├── InvalidCursor               INVALID_CURSOR
+    │   └── InvalidResetToken           INVALID_RESET_TOKEN
     ├── Unauthorized (401)
     │   ├── AuthenticationRequired      AUTHENTICATION_REQUIRED
     │   ├── InvalidToken                INVALID_TOKEN
@@ -31,13 +32,15 @@ return ``(ok, reason)`` pairs, and translate third-party exceptions at their bou
     ├── PayloadTooLarge (413)
     │   ├── FileTooLarge                FILE_TOO_LARGE
     │   └── StorageQuotaExceeded        STORAGE_QUOTA_EXCEEDED
+    ├── MethodNotAllowed (405)          METHOD_NOT_ALLOWED
     ├── UnsupportedMediaType (415)      UNSUPPORTED_MEDIA_TYPE
     ├── RateLimited (429)               RATE_LIMIT_EXCEEDED   (+ retry_after -> Retry-After header)
     ├── InternalError (500)             INTERNAL_ERROR
     └── ServiceUnavailable (503)
         ├── StorageUnavailable          STORAGE_UNAVAILABLE
         ├── MetadataUnavailable         METADATA_UNAVAILABLE
-        └── QueueUnavailable            QUEUE_UNAVAILABLE
+        ├── QueueUnavailable            QUEUE_UNAVAILABLE
+        └── IdentityProviderUnavailable IDENTITY_PROVIDER_UNAVAILABLE
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class ErrorCode(StrEnum):
     VALIDATION_ERROR = "VALIDATION_ERROR"
     INVALID_FILE_FORMAT = "INVALID_FILE_FORMAT"
     INVALID_CURSOR = "INVALID_CURSOR"
+    INVALID_RESET_TOKEN = "INVALID_RESET_TOKEN"
     AUTHENTICATION_REQUIRED = "AUTHENTICATION_REQUIRED"
     INVALID_TOKEN = "INVALID_TOKEN"
     TOKEN_EXPIRED = "TOKEN_EXPIRED"
@@ -76,6 +80,7 @@ class ErrorCode(StrEnum):
     STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
     METADATA_UNAVAILABLE = "METADATA_UNAVAILABLE"
     QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE"
+    IDENTITY_PROVIDER_UNAVAILABLE = "IDENTITY_PROVIDER_UNAVAILABLE"
 
 
 class RejectReason(StrEnum):
@@ -107,9 +112,7 @@ class AppError(Exception):
         return {}
 
     def body(self) -> dict[str, Any]:
-        return {
-            "detail": {"code": str(self.code), "message": self.detail_message, "details": self.details}
-        }
+        return {"detail": {"code": str(self.code), "message": self.detail_message, "details": self.details}}
 
 
 # --- 400 ---------------------------------------------------------------------------------------
@@ -140,6 +143,13 @@ class InvalidImage(BadRequest):
 class InvalidCursor(BadRequest):
     code = ErrorCode.INVALID_CURSOR
     message = "The pagination cursor is not valid."
+
+
+class InvalidResetToken(BadRequest):
+    """Unknown, expired or already used password-reset token (one answer for all three)."""
+
+    code = ErrorCode.INVALID_RESET_TOKEN
+    message = "The password reset token is not valid or has expired."
 
 
 # --- 401 ---------------------------------------------------------------------------------------
@@ -283,6 +293,12 @@ class UnsupportedMediaType(AppError):
     message = "Unsupported media type."
 
 
+class MethodNotAllowed(AppError):
+    status = 405
+    code = ErrorCode.METHOD_NOT_ALLOWED
+    message = "This method is not allowed on this resource."
+
+
 class RateLimited(AppError):
     status = 429
     code = ErrorCode.RATE_LIMIT_EXCEEDED
@@ -327,3 +343,10 @@ class MetadataUnavailable(ServiceUnavailable):
 class QueueUnavailable(ServiceUnavailable):
     code = ErrorCode.QUEUE_UNAVAILABLE
     message = "The processing queue is unavailable. Try again shortly."
+
+
+class IdentityProviderUnavailable(ServiceUnavailable):
+    """The OIDC provider's key set could not be fetched and no cached key fits the token."""
+
+    code = ErrorCode.IDENTITY_PROVIDER_UNAVAILABLE
+    message = "The identity provider is unavailable. Try again shortly."

@@ -195,9 +195,7 @@ def process(
     if not data:
         raise InvalidImage(RejectReason.EMPTY_FILE, "The file is empty.")
     if len(data) > max_bytes:
-        raise InvalidImage(
-            RejectReason.TOO_LARGE, f"The file is {len(data)} bytes; the limit is {max_bytes} bytes."
-        )
+        raise InvalidImage(RejectReason.TOO_LARGE, f"The file is {len(data)} bytes; the limit is {max_bytes} bytes.")
     if not sizes or min(sizes) < 1:
         raise ValueError(f"thumbnail sizes must be positive, got {sizes!r}")  # a caller's bug, not the file's
     fmt = sniff(data[:SNIFF_BYTES])
@@ -345,9 +343,7 @@ def _thumbnails(
             else current.resize(target, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
         )
         current = step  # the cascade: the next (smaller) size is made from this one
-        upright_step = (
-            step.transpose(_ORIENTATION_FIX[orientation]) if orientation in _ORIENTATION_FIX else step
-        )
+        upright_step = step.transpose(_ORIENTATION_FIX[orientation]) if orientation in _ORIENTATION_FIX else step
         thumbs[size] = _encode_thumbnail(upright_step, icc, _fit(upright, size))
     return {size: thumbs[size] for size in sizes}
 
@@ -360,9 +356,7 @@ def _thumbnail_mode(im: Image.Image) -> Image.Image:
         return im
     if im.mode.startswith("I;16") or im.mode in ("I", "F"):
         # 16-bit and float images: scale to 8 bits first; a plain convert("L") clips everything above 255.
-        return (
-            im.point(lambda v: v / 256).convert("L").convert("RGB") if im.mode != "F" else im.convert("RGB")
-        )
+        return im.point(lambda v: v / 256).convert("L").convert("RGB") if im.mode != "F" else im.convert("RGB")
     return im.convert("RGB")
 
 
@@ -434,9 +428,7 @@ def _jpeg_header_segments(data: bytes) -> _JpegLayout:
         if marker == _EOI:
             return _JpegLayout(header, body_start, pos)
         if marker not in _SEGMENT_MARKERS:
-            raise InvalidImage(
-                RejectReason.CORRUPT, f"Unexpected JPEG marker 0x{marker:02X} at byte {start}."
-            )
+            raise InvalidImage(RejectReason.CORRUPT, f"Unexpected JPEG marker 0x{marker:02X} at byte {start}.")
         if pos + 2 > n:
             raise InvalidImage(RejectReason.TRUNCATED, "The JPEG file is truncated.")
         length = int.from_bytes(data[pos : pos + 2], "big")
@@ -565,9 +557,7 @@ def _served_png(data: bytes) -> bytes:
         kind = data[pos + 4 : pos + 8]
         end = pos + 12 + length  # length, type, data, CRC
         chunk = data[pos:end]
-        if kind == b"eXIf" or (
-            kind in (b"tEXt", b"zTXt", b"iTXt") and chunk[8:].startswith(_PNG_METADATA_KEYWORDS)
-        ):
+        if kind == b"eXIf" or (kind in (b"tEXt", b"zTXt", b"iTXt") and chunk[8:].startswith(_PNG_METADATA_KEYWORDS)):
             changed = True
         else:
             parts.append(chunk)

@@ -126,3 +126,9 @@ def bind_tables(settings: Settings) -> None:
             meta.table_name = name
             meta.region = settings.region
             model._connection = None
+
+
+def reset_connections() -> None:
+    """Drop PynamoDB's cached connections so the next call picks up the current endpoint environment."""
+    for model in ALL_MODELS:
+        model._connection = None

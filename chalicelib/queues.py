@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 DLQ_SUFFIX = "-dlq"
+# SQS hands a failing message to the processor this many times, then moves it to the dead-letter queue.
+# The local provisioning, the CloudFormation template and the DLQ-arrival metric all use this one number.
+MAX_RECEIVE_COUNT = 3
 
 
 def dead_letter_queue_name(queue_name: str) -> str:

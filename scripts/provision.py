@@ -22,7 +22,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib.models import ImageRecord, UserRecord, bind_tables
-from chalicelib.queues import dead_letter_queue_name
+from chalicelib.queues import MAX_RECEIVE_COUNT, dead_letter_queue_name
 from chalicelib.settings import Settings, get_settings
 from chalicelib.storage import ORIGINALS_PREFIX
 
@@ -32,9 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("provision")
 
-# SQS retries a failed message this many times before dead-lettering it; the visibility timeout must exceed
-# the processor's timeout (infra/ sets the function timeout to 60 s and a test checks the pair there).
-MAX_RECEIVE_COUNT = 3
+# The visibility timeout must exceed the processor's timeout on AWS (infra/ sets it; a test checks the pair).
 VISIBILITY_TIMEOUT_SECONDS = 120
 LOCAL_VISIBILITY_TIMEOUT_SECONDS = 5  # local worker: retry fast so failures reach the DLQ within a test
 

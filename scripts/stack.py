@@ -137,6 +137,8 @@ class Stack:
                 "REDIS_NODES": ",".join(f"redis://{HOST}:{p}/0" for p in self.config.redis_ports),
                 "JWT_SECRET": os.environ.get("JWT_SECRET", "local-development-secret-not-for-deployment"),
                 "PYTHONUNBUFFERED": "1",
+                # Password-reset mail lands here as readable files (the local stand-in for SES).
+                "MAIL_OUTBOX_DIR": str(self.run_dir / "outbox"),
             }
         )
         if self.config.s3_sqs_endpoint:
@@ -145,7 +147,7 @@ class Stack:
             env["AWS_ENDPOINT_URL_DYNAMODB"] = self.moto_url
             # LocalStack checks a presigned GET's signature against the secret of a key registered in its IAM,
             # else against the fixed secret "test": any other secret makes every presigned URL a 403.
-            env["AWS_SECRET_ACCESS_KEY"] = "test"
+            env["AWS_SECRET_ACCESS_KEY"] = "test"  # noqa: S105 - LocalStack's public default, not a secret
         env.update(self.config.extra_env)
         return env
 

@@ -1,7 +1,12 @@
-"""Who is calling: the ``Viewer`` a route hands to the services.
+"""Who is calling: the ``Viewer`` a route hands to the services, and the signed-in ``Principal`` behind it.
 
 The source address is the one API Gateway reports (``requestContext.identity.sourceIp``), never a client-sent
 ``X-Forwarded-For``: trusting that header would let anyone dodge the per-address limits.
+
+Bearer tokens are verified here, in our code, not by an API Gateway authorizer, so a 401 carries our error
+envelope and ``WWW-Authenticate: Bearer``. No ``Authorization`` header means anonymous; a header that is there
+but does not prove anything (wrong scheme, empty, forged, expired) is a 401, never a silent downgrade to
+anonymous.
 """
 
 from __future__ import annotations
@@ -10,7 +15,13 @@ from typing import Any
 
 from chalice.app import Request
 
+from chalicelib import composition
+from chalicelib.auth.providers import Principal
+from chalicelib.errors import AuthenticationRequired, InvalidToken
 from chalicelib.services.images import Viewer
+
+# A JWT is a few hundred bytes; anything far longer is junk we should not spend a parser on.
+MAX_TOKEN_CHARS = 8192
 
 
 def request_id(request: Request) -> str | None:
@@ -25,6 +36,47 @@ def source_ip(request: Request) -> str:
     return str(identity.get("sourceIp") or "unknown")
 
 
+def bearer_token(request: Request) -> str | None:
+    """The bearer token of the request, None without an ``Authorization`` header; ``InvalidToken`` if malformed."""
+    headers = request.headers
+    header = headers.get("authorization") if headers is not None else None
+    if header is None:
+        return None
+    scheme, _, token = str(header).strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token or len(token) > MAX_TOKEN_CHARS:
+        raise InvalidToken("The Authorization header must be 'Bearer <token>'.")
+    return token
+
+
+def principal(request: Request) -> Principal | None:
+    """The verified caller, or None when the request carries no credentials."""
+    token = bearer_token(request)
+    if token is None:
+        return None
+    return composition.auth_provider().authenticate(token)
+
+
 def viewer(request: Request) -> Viewer:
-    """The anonymous viewer of this request (accounts add the signed-in user on top of this)."""
-    return Viewer(user_id=None, source_ip=source_ip(request), request_id=request_id(request))
+    """The viewer of this request: the signed-in user if a valid bearer token came with it, else anonymous."""
+    caller = principal(request)
+    return Viewer(
+        user_id=caller.user_id if caller else None,
+        source_ip=source_ip(request),
+        request_id=request_id(request),
+    )
+
+
+def require_principal(request: Request) -> Principal:
+    caller = principal(request)
+    if caller is None:
+        raise AuthenticationRequired()
+    return caller
+
+
+def require_user(request: Request) -> Viewer:
+    """The viewer of a route that needs sign-in: ``AUTHENTICATION_REQUIRED`` (401) for anonymous requests."""
+    current = viewer(request)
+    if current.user_id is None:
+        raise AuthenticationRequired()
+    return current

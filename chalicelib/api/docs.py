@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.api import auth
+from chalicelib.api.openapi import build_document
 from chalicelib.api.responses import handles_errors, json_response
-
-OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 
 docs_api = Blueprint(__name__)
 
 
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(OPENAPI_PATH.read_text())
-    return document
+    return build_document(auth.OPENAPI_PATHS, auth.OPENAPI_SCHEMAS)
 
 
 @docs_api.route("/api/v1/openapi.json", methods=["GET"])

@@ -55,7 +55,11 @@ def create_upload_url() -> Response:
     body = _json_object()
     _check_upload_rate(viewer.source_ip or "unknown")
     ticket = composition.image_service().request_upload(
-        filename=body.get("filename"), content_type=body.get("content_type"), size=body.get("size"), viewer=viewer
+        filename=body.get("filename"),
+        content_type=body.get("content_type"),
+        size=body.get("size"),
+        viewer=viewer,
+        visibility=body.get("visibility"),
     )
     return json_response(
         {
@@ -82,7 +86,9 @@ def upload_image() -> Response:
         field="file",
         max_bytes=get_settings().api_upload_max_bytes,
     )
-    image, token = composition.image_service().upload(data=upload.data, filename=upload.filename, viewer=viewer)
+    image, token = composition.image_service().upload(
+        data=upload.data, filename=upload.filename, viewer=viewer, visibility=upload.fields.get("visibility")
+    )
     return json_response({**describe(image), "delete_token": token}, status=201)
 
 
@@ -122,3 +128,13 @@ def delete_image(image_id: str) -> Response:
     token = request.headers.get("x-delete-token") or _query("delete_token")
     composition.image_service().delete(image_id, viewer=context.viewer(request), delete_token=token)
     return Response(body="", status_code=204)
+
+
+@images_api.route("/api/v1/images/{image_id}", methods=["PATCH"], content_types=["application/json"])
+@handles_errors
+def update_image(image_id: str) -> Response:
+    """Change an image's visibility (owner only): ``{"visibility": "public" | "unlisted" | "private"}``."""
+    viewer = context.require_user(images_api.current_request)
+    body = _json_object()
+    image = composition.image_service().set_visibility(image_id, viewer=viewer, visibility=body.get("visibility"))
+    return json_response(describe(image))

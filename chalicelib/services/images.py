@@ -6,10 +6,17 @@ Raises ``AppError``s only. Who may see what:
   confirm the id exists).
 - Deleting takes the owner's identity, or the delete token handed out once at upload (stored as a SHA-256 and
   compared in constant time).
+- Visibility is chosen at creation (default ``public``; ``private`` needs a signed-in owner) and changed by the
+  owner only.
+- Quotas: an owned image is counted against its owner (``Quota.reserve``) before its record is written, with
+  the claimed size for upload-url and the served size for API uploads, and released when it is deleted. The
+  counters are bookkeeping: a failure to release never blocks a delete, and a refused reservation first
+  recounts from the owner index (pending uploads that never arrived expire without a decrement).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -17,20 +24,23 @@ import re
 import secrets
 import unicodedata
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from chalicelib import imaging
+from chalicelib import imaging, metrics
 from chalicelib.cache.metadata import CacheStatus, MetadataCache
 from chalicelib.errors import (
+    AuthenticationRequired,
     DeleteTokenRequired,
     FileTooLarge,
     ImageNotFound,
     InvalidDeleteToken,
     InvalidImage,
     NotOwner,
+    QuotaExceeded,
     RejectReason,
+    StorageQuotaExceeded,
     ThumbnailNotReady,
     ValidationFailed,
 )
@@ -60,7 +70,7 @@ def sanitize_filename(raw: object) -> str:
     )
     text = _WHITESPACE.sub(" ", text).strip().lstrip(".").strip()
     if len(text) > MAX_FILENAME_CHARS:
-        stem, dot, ext = text.rpartition(".")
+        _stem, dot, ext = text.rpartition(".")
         keep = ext if dot and len(ext) <= 10 else ""
         text = (text[: MAX_FILENAME_CHARS - len(keep) - 1] + "." + keep) if keep else text[:MAX_FILENAME_CHARS]
     return text or "image"
@@ -96,6 +106,32 @@ class Viewer:
 ANONYMOUS = Viewer()
 
 
+class Quota(Protocol):
+    """Per-owner counters: ``reserve`` raises a quota error when the image would not fit."""
+
+    def reserve(self, owner: str, size: int) -> None: ...
+
+    def release(self, owner: str, size: int) -> None: ...
+
+    def reconcile(self, owner: str, image_count: int, bytes_used: int) -> None:
+        """Overwrite the counters with a recount (they drift: claimed vs real sizes, expired pending uploads)."""
+        ...
+
+
+def check_visibility(visibility: object, viewer: Viewer) -> str:
+    """The visibility asked for at upload (default ``public``); ``private`` only for a signed-in owner."""
+    if visibility is None or visibility == "":
+        return "public"
+    if visibility not in VISIBILITIES:
+        raise ValidationFailed(
+            "visibility must be one of: " + ", ".join(VISIBILITIES), field="visibility", allowed=list(VISIBILITIES)
+        )
+    if visibility == "private" and viewer.user_id is None:
+        # Nobody could ever see an anonymous private image.
+        raise AuthenticationRequired("Sign in to upload private images.", field="visibility")
+    return str(visibility)
+
+
 class ImageService:
     def __init__(
         self,
@@ -104,19 +140,30 @@ class ImageService:
         storage: Storage,
         cache: MetadataCache,
         clock: Callable[[], float],
+        quota: Quota | None = None,
     ) -> None:
         self.settings = settings
         self.records = records
         self.storage = storage
         self.cache = cache
         self.clock = clock
+        self.quota = quota
 
     # --- create -----------------------------------------------------------------------------------
 
-    def request_upload(self, *, filename: object, content_type: object, size: object, viewer: Viewer) -> UploadTicket:
+    def request_upload(
+        self,
+        *,
+        filename: object,
+        content_type: object,
+        size: object,
+        viewer: Viewer,
+        visibility: object = None,
+    ) -> UploadTicket:
         """Write a ``pending`` record and hand out a presigned POST bound to its key, type and size."""
         claimed_type = self._check_claimed_type(content_type)
         claimed_size = self._check_claimed_size(size, self.settings.max_upload_bytes)
+        chosen_visibility = check_visibility(visibility, viewer)
         now = self.clock()
         token = _new_delete_token(viewer)
         image = Image(
@@ -126,6 +173,7 @@ class ImageService:
             content_type=claimed_type,
             size=claimed_size,
             created_at=utc_now_iso(self.clock),
+            visibility=chosen_visibility,
             owner=viewer.user_id,
             delete_token_hash=hash_delete_token(token) if token else None,
             upload_ip=viewer.source_ip,
@@ -134,7 +182,8 @@ class ImageService:
             expires_at=int(now) + self.settings.pending_ttl_seconds,
             request_id=viewer.request_id,
         )
-        self.records.create(image)
+        with self._reserved(image.owner, claimed_size):
+            self.records.create(image)
         post = self.storage.presign_upload(
             original_key(image.id),
             content_type=claimed_type,
@@ -149,7 +198,9 @@ class ImageService:
             delete_token=token,
         )
 
-    def upload(self, *, data: bytes, filename: object, viewer: Viewer) -> tuple[Image, str | None]:
+    def upload(
+        self, *, data: bytes, filename: object, viewer: Viewer, visibility: object = None
+    ) -> tuple[Image, str | None]:
         """Upload through the API: validate and process inline, then store; returns (image, delete token).
 
         Small files only (``API_UPLOAD_MAX_BYTES``). Everything is checked before anything is stored, and a
@@ -161,6 +212,7 @@ class ImageService:
                 max_bytes=self.settings.api_upload_max_bytes,
                 hint="Use POST /api/v1/images/upload-url for larger files.",
             )
+        chosen_visibility = check_visibility(visibility, viewer)
         processed = imaging.process(
             data, max_bytes=self.settings.api_upload_max_bytes, max_pixels=self.settings.max_image_pixels
         )
@@ -173,18 +225,22 @@ class ImageService:
             content_type=processed.content_type,
             size=len(data),
             created_at=now,
+            visibility=chosen_visibility,
             owner=viewer.user_id,
             delete_token_hash=hash_delete_token(token) if token else None,
             upload_ip=viewer.source_ip,
             request_id=viewer.request_id,
         )
-        stored = store_renditions(self.storage, image.id, processed)
-        image = apply_processing(image, processed, stored, now)
-        try:
-            self.records.create(image)
-        except Exception:
-            self.storage.delete([stored["file_key"], *stored["thumbnails"].values()])
-            raise
+        # Counted at the size the record will carry (the served copy), so deleting releases exactly this much.
+        with self._reserved(image.owner, len(processed.served.data)):
+            stored = store_renditions(self.storage, image.id, processed)
+            image = apply_processing(image, processed, stored, now)
+            try:
+                self.records.create(image)
+            except Exception:
+                self.storage.delete([stored["file_key"], *stored["thumbnails"].values()])
+                raise
+        metrics.record_upload(len(data), path="api")
         return image, token
 
     # --- read -------------------------------------------------------------------------------------
@@ -234,19 +290,63 @@ class ImageService:
         # only orphans the sweeper removes (the processor also deletes an original it finds no record for).
         self.records.delete(image.id)
         self.cache.invalidate(image.id)
+        self._release(image)
         self.storage.delete(keys)
 
     def set_visibility(self, image_id: str, *, viewer: Viewer, visibility: object) -> Image:
         if visibility not in VISIBILITIES:
-            raise ValidationFailed(
-                "visibility must be one of: " + ", ".join(VISIBILITIES), field="visibility"
-            )
+            raise ValidationFailed("visibility must be one of: " + ", ".join(VISIBILITIES), field="visibility")
         image = self._get_fresh(image_id, viewer)
         if viewer.user_id is None or image.owner != viewer.user_id:
             raise NotOwner(id=image_id)
         updated = self.records.set_visibility(image, str(visibility))
         self.cache.invalidate(image_id)
         return updated
+
+    # --- quota ------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _reserved(self, owner: str | None, size: int) -> Iterator[None]:
+        """Count an owned image before it is written; give the reservation back if writing fails."""
+        if owner is None or self.quota is None:
+            yield
+            return
+        try:
+            self.quota.reserve(owner, size)
+        except (QuotaExceeded, StorageQuotaExceeded):
+            # Before refusing, recount: the counters may hold uploads that never arrived (their pending records
+            # expired) or claimed sizes the processor corrected. Only refusals pay for the recount.
+            self.quota.reconcile(owner, *self._usage(owner))
+            self.quota.reserve(owner, size)
+        try:
+            yield
+        except BaseException:
+            self.quota.release(owner, size)
+            raise
+
+    def _usage(self, owner: str) -> tuple[int, int]:
+        """(images, bytes) the owner really has: every record in the owner index but expired pending ones."""
+        count = total = 0
+        cursor: str | None = None
+        while True:
+            page = self.records.owner_page(owner, self.settings.page_size_max, cursor)
+            for image in page.items:
+                if image.status == PENDING and image.expires_at is not None and image.expires_at < self.clock():
+                    continue
+                count += 1
+                total += image.size
+            if page.next_cursor is None:
+                return count, total
+            cursor = page.next_cursor
+
+    def _release(self, image: Image) -> None:
+        if image.owner is None or self.quota is None:
+            return
+        try:
+            self.quota.release(image.owner, image.size)
+        except Exception:
+            # The image is already gone; a stale counter is the lesser harm (and it only ever over-counts).
+            log.exception("could not release quota", extra={"image_id": image.id, "owner": image.owner})
 
     # --- checks -----------------------------------------------------------------------------------
 
@@ -256,9 +356,7 @@ class ImageService:
         return image
 
     def _check_can_see(self, image: Image, viewer: Viewer) -> None:
-        expired_pending = (
-            image.status == PENDING and image.expires_at is not None and image.expires_at < self.clock()
-        )
+        expired_pending = image.status == PENDING and image.expires_at is not None and image.expires_at < self.clock()
         private_to_someone_else = image.visibility == "private" and (
             viewer.user_id is None or viewer.user_id != image.owner
         )
@@ -332,9 +430,7 @@ def describe(image: Image, *, api_prefix: str = "/api/v1") -> dict[str, Any]:
     """The public JSON view of an image (Chitram's field names, plus status and thumbnails)."""
     base = f"{api_prefix}/images/{image.id}"
     ready = image.status == READY
-    thumbnails = {
-        size: f"{base}/thumbnail?size={size}" for size in sorted(image.thumbnails, key=int)
-    } if ready else {}
+    thumbnails = {size: f"{base}/thumbnail?size={size}" for size in sorted(image.thumbnails, key=int)} if ready else {}
     body: dict[str, Any] = {
         "id": image.id,
         "filename": image.filename,

@@ -13,20 +13,22 @@ and finally moves it to the dead-letter queue.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
-from chalicelib import imaging
+from chalicelib import imaging, logs, metrics
 from chalicelib.cache.metadata import MetadataCache
 from chalicelib.errors import FileTooLarge, ImageNotFound, ImageNotPending, InvalidImage, RejectReason
 from chalicelib.records import PENDING, Image, ImageRecords
 from chalicelib.settings import Settings
-from chalicelib.storage import Storage, file_key, image_id_from_original_key, original_key, thumbnail_key
+from chalicelib.storage import Storage, file_key, image_id_from_original_key, thumbnail_key
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +60,7 @@ def store_renditions(storage: Storage, image_id: str, processed: imaging.Process
         thumbnails: dict[str, str] = {}
         for size, rendition in processed.thumbnails.items():
             key = thumbnail_key(image_id, size, rendition.extension)
-            storage.put(
-                key, rendition.data, content_type=rendition.content_type, cache_control=RENDITION_CACHE_CONTROL
-            )
+            storage.put(key, rendition.data, content_type=rendition.content_type, cache_control=RENDITION_CACHE_CONTROL)
             written.append(key)
             thumbnails[str(size)] = key
     except Exception:
@@ -122,6 +122,15 @@ class Processor:
         return self._process(image, key)
 
     def _process(self, image: Image, key: str) -> Outcome:
+        # The upload request's id follows the image here, so these logs join the API's (chalicelib/logs.py).
+        started = time.perf_counter()
+        with logs.correlation(image.request_id):
+            outcome = self._process_pending(image, key)
+            if outcome in ("ready", "rejected"):
+                metrics.record_processing(outcome, (time.perf_counter() - started) * 1000, image_id=image.id)
+        return outcome
+
+    def _process_pending(self, image: Image, key: str) -> Outcome:
         now = utc_now_iso(self.clock)
         try:
             data = self.storage.read(key, max_bytes=self.settings.max_upload_bytes)
@@ -149,16 +158,16 @@ class Processor:
             "image ready",
             extra={"image_id": image.id, "width": ready.width, "height": ready.height, "bytes": ready.size},
         )
+        metrics.record_upload(len(data), path="presigned")
         return "ready"
 
     def _reject(self, image: Image, key: str, reason: RejectReason, now: str) -> Outcome:
-        try:
+        with contextlib.suppress(ImageNotPending):
             self.records.mark_rejected(image, str(reason), now)
-        except ImageNotPending:
-            pass
         self.cache.invalidate(image.id)
         self.storage.delete([key])
         log.info("image rejected", extra={"image_id": image.id, "reason": str(reason)})
+        metrics.record_reject(str(reason), image_id=image.id)
         return "rejected"
 
     def handle_sqs_batch(self, messages: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
@@ -176,6 +185,9 @@ class Processor:
             except Exception:
                 log.exception("processing failed; SQS will retry", extra={"message_id": message_id})
                 failures.append({"itemIdentifier": message_id})
+                metrics.record_processing_failure(
+                    (message.get("attributes") or {}).get("ApproximateReceiveCount"), message_id=message_id
+                )
         return {"batchItemFailures": failures}
 
 

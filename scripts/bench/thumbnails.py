@@ -166,9 +166,7 @@ def verdict(ok: bool) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per variant (best is kept)")
     parser.add_argument("--child", nargs=2, metavar=("VARIANT", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -178,20 +176,14 @@ def main() -> None:
 
     vips_problem = pyvips_available()
     variants = [v for v in VARIANTS if v != "pyvips" or vips_problem is None]
-    print(
-        f"Pillow {PIL.__version__}; python {sys.version.split()[0]}; {os.cpu_count()} CPUs;"
-        f" best of {args.repeat}"
-    )
+    print(f"Pillow {PIL.__version__}; python {sys.version.split()[0]}; {os.cpu_count()} CPUs; best of {args.repeat}")
     if vips_problem:
         print(f"pyvips unavailable ({vips_problem}); install libvips (Debian: apt-get install -y libvips42)")
     else:
         import pyvips
 
         print(f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)} (default thread pool)")
-    print(
-        "ours = chalicelib.imaging.process() end to end"
-        " (validation, draft decode, cascade, encodes, served copy)"
-    )
+    print("ours = chalicelib.imaging.process() end to end (validation, draft decode, cascade, encodes, served copy)")
 
     for label, size in IMAGES.items():
         data = make_jpeg(size)
@@ -206,14 +198,8 @@ def main() -> None:
         )
         if "pyvips" in times:
             vs_vips = times["ours"] / times["pyvips"]
-            print(
-                f"  ours / pyvips:  {vs_vips:.2f}"
-                f"  (goal <= {GOAL_VS_PYVIPS}: {verdict(vs_vips <= GOAL_VS_PYVIPS)})"
-            )
-        print(
-            "  peak extra memory, one run in a fresh process"
-            " (RSS high-water delta; Python heap via tracemalloc):"
-        )
+            print(f"  ours / pyvips:  {vs_vips:.2f}  (goal <= {GOAL_VS_PYVIPS}: {verdict(vs_vips <= GOAL_VS_PYVIPS)})")
+        print("  peak extra memory, one run in a fresh process (RSS high-water delta; Python heap via tracemalloc):")
         for v in variants:
             mem = peak_memory(v, data)
             if mem is None:
@@ -221,9 +207,7 @@ def main() -> None:
             goal = ""
             if v == "ours" and label == "24MP":
                 goal = f"  (goal <= {GOAL_PEAK_MIB:.0f} MiB RSS: {verdict(mem['rss_mib'] <= GOAL_PEAK_MIB)})"
-            print(
-                f"    {v:<7} RSS +{mem['rss_mib']:6.1f} MiB   Python heap peak {mem['py_mib']:6.1f} MiB{goal}"
-            )
+            print(f"    {v:<7} RSS +{mem['rss_mib']:6.1f} MiB   Python heap peak {mem['py_mib']:6.1f} MiB{goal}")
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ def test_a_message_that_keeps_failing_ends_in_the_dead_letter_queue(
     sqs = boto3.client("sqs")
     url = sqs.get_queue_url(QueueName=settings.queue_name)["QueueUrl"]
     dlq = sqs.get_queue_url(QueueName=f"{settings.queue_name}-dlq")["QueueUrl"]
-    from scripts.provision import MAX_RECEIVE_COUNT
+    from chalicelib.queues import MAX_RECEIVE_COUNT
 
     failed_receives = 0
     for _ in range(MAX_RECEIVE_COUNT + 2):

@@ -41,8 +41,10 @@ HOSTILE_WITH_REASON = {
 
 @pytest.mark.parametrize("name", sorted(HOSTILE_WITH_REASON))
 def test_hostile_file_uploaded_to_the_bucket_is_rejected_and_removed(
-    api: Api, aws_clients: dict[str, Any], name: str
+    api: Api, aws_clients: dict[str, Any], stack: Stack, name: str
 ) -> None:
+    if name == "zero-bytes" and stack.config.s3_sqs_endpoint:
+        pytest.skip("LocalStack refuses an empty body itself (EntityTooSmall): tests/integration/test_store_policy.py")
     data, claimed = HOSTILE_FILES[name]
     # moto does not enforce the policy's content-length-range, so even an empty body arrives.
     ticket = api.request_upload(f"{name}.jpg", claimed, max(1, len(data)))

@@ -1,0 +1,252 @@
+"""DynamoDB adapter for the users table (``UserRecord``): the only code that reads or writes it.
+
+- Registration is one transaction: the user item and ``email#<address>`` (both ``attribute_not_exists``), so an
+  address is unique even under concurrent sign-ups; a failed condition on the email item -> ``EmailTaken``.
+- Failed logins are counted with an atomic ``ADD``; reaching the threshold sets ``locked_until``. The lockout
+  lives here, not in Redis, so it holds when every Redis node is down.
+- Quotas: ``reserve`` adds one image and its bytes with a conditional ``ADD`` (the condition is the quota), so
+  two concurrent uploads cannot both slip under the limit; ``release`` takes them back, never below zero.
+  The item is created by the first ``ADD`` if it does not exist (OIDC users have no item until then).
+- Password reset: the SHA-256 of the one live token and its expiry sit on the user item; consuming it is a
+  conditional ``REMOVE`` on that hash, so a token works once even when two requests race.
+
+PynamoDB errors are translated here: a failed condition into the domain error the caller names, anything else
+into ``MetadataUnavailable``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.errors import EmailTaken, MetadataUnavailable, QuotaExceeded, StorageQuotaExceeded
+from chalicelib.models import UserRecord
+
+log = logging.getLogger(__name__)
+
+EMAIL_PREFIX = "email#"
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    email: str | None
+    password_hash: str | None
+    created_at: str | None
+    failed_logins: int = 0
+    locked_until: int | None = None
+    image_count: int = 0
+    bytes_used: int = 0
+    reset_token_hash: str | None = None
+    reset_expires_at: int | None = None
+
+
+def _to_user(record: UserRecord) -> User:
+    return User(
+        id=record.id,
+        email=record.email,
+        password_hash=record.password_hash,
+        created_at=record.created_at,
+        failed_logins=int(record.failed_logins or 0),
+        locked_until=None if record.locked_until is None else int(record.locked_until),
+        image_count=int(record.image_count or 0),
+        bytes_used=int(record.bytes_used or 0),
+        reset_token_hash=record.reset_token_hash,
+        reset_expires_at=None if record.reset_expires_at is None else int(record.reset_expires_at),
+    )
+
+
+def _condition_failed(exc: PynamoDBException) -> bool:
+    return getattr(exc, "cause_response_code", None) == CONDITION_FAILED
+
+
+@contextmanager
+def _translate(what: str) -> Iterator[None]:
+    try:
+        yield
+    except PynamoDBException as exc:
+        log.warning("users table error", extra={"what": what, "error": type(exc).__name__})
+        raise MetadataUnavailable() from exc
+
+
+class UserStore:
+    """The users table."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+    # --- users ------------------------------------------------------------------------------------
+
+    def create(self, user: User) -> None:
+        """Write a new user and claim its (lower-cased) email; ``EmailTaken`` if the address is claimed."""
+        if user.email is None:
+            raise ValueError("a local user needs an email")
+        record = UserRecord(
+            id=user.id,
+            kind="user",
+            email=user.email,
+            password_hash=user.password_hash,
+            created_at=user.created_at,
+            failed_logins=0,
+            image_count=0,
+            bytes_used=0,
+        )
+        claim = UserRecord(id=EMAIL_PREFIX + user.email, kind="email", user_id=user.id, email=user.email)
+        try:
+            with TransactWrite(connection=Connection(region=self.region)) as transaction:
+                transaction.save(record, condition=UserRecord.id.does_not_exist())
+                transaction.save(claim, condition=UserRecord.id.does_not_exist())
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            if len(reasons) > 1 and reasons[1] is not None and reasons[1].code == "ConditionalCheckFailed":
+                raise EmailTaken(email=user.email) from exc
+            log.warning("user registration failed", extra={"error": str(exc.cause_response_code)})
+            raise MetadataUnavailable() from exc
+
+    def get(self, user_id: str) -> User | None:
+        with _translate("get"):
+            try:
+                record = UserRecord.get(user_id, consistent_read=True)
+            except DoesNotExist:
+                return None
+        return _to_user(record) if record.kind == "user" else None
+
+    def find_by_email(self, email: str) -> User | None:
+        with _translate("find_by_email"):
+            try:
+                claim = UserRecord.get(EMAIL_PREFIX + email, consistent_read=True)
+            except DoesNotExist:
+                return None
+        return self.get(claim.user_id) if claim.user_id else None
+
+    # --- sign-in failures -------------------------------------------------------------------------
+
+    def record_failed_login(self, user_id: str, *, threshold: int, lock_seconds: int, now: int) -> bool:
+        """Count a failed login; lock the account once ``threshold`` fail in a row. True if now locked."""
+        record = UserRecord(id=user_id)
+        with _translate("record_failed_login"):
+            record.update(actions=[UserRecord.failed_logins.add(1)], condition=UserRecord.id.exists())
+            if int(record.failed_logins or 0) < threshold:
+                return False
+            # The counter restarts, so after the lock expires the user again gets ``threshold`` attempts.
+            record.update(
+                actions=[UserRecord.locked_until.set(now + lock_seconds), UserRecord.failed_logins.set(0)],
+                condition=UserRecord.id.exists(),
+            )
+        log.warning("account locked after failed logins", extra={"user_id": user_id, "seconds": lock_seconds})
+        return True
+
+    def clear_failed_logins(self, user_id: str) -> None:
+        with _translate("clear_failed_logins"):
+            UserRecord(id=user_id).update(
+                actions=[UserRecord.failed_logins.set(0), UserRecord.locked_until.remove()],
+                condition=UserRecord.id.exists(),
+            )
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        with _translate("set_password_hash"):
+            UserRecord(id=user_id).update(
+                actions=[UserRecord.password_hash.set(password_hash)], condition=UserRecord.id.exists()
+            )
+
+    # --- password reset ---------------------------------------------------------------------------
+
+    def set_reset_token(self, user_id: str, token_hash: str, expires_at: int) -> None:
+        with _translate("set_reset_token"):
+            UserRecord(id=user_id).update(
+                actions=[UserRecord.reset_token_hash.set(token_hash), UserRecord.reset_expires_at.set(expires_at)],
+                condition=UserRecord.id.exists(),
+            )
+
+    def consume_reset_token(self, user_id: str, token_hash: str, *, new_password_hash: str, now: int) -> bool:
+        """Use the token once: set the new password, clear the token and any lockout. False if not valid."""
+        try:
+            UserRecord(id=user_id).update(
+                actions=[
+                    UserRecord.password_hash.set(new_password_hash),
+                    UserRecord.reset_token_hash.remove(),
+                    UserRecord.reset_expires_at.remove(),
+                    UserRecord.failed_logins.set(0),
+                    UserRecord.locked_until.remove(),
+                ],
+                condition=(UserRecord.reset_token_hash == token_hash) & (UserRecord.reset_expires_at > now),
+            )
+        except PynamoDBException as exc:
+            if _condition_failed(exc):
+                return False
+            raise MetadataUnavailable() from exc
+        return True
+
+    # --- quotas -----------------------------------------------------------------------------------
+
+    def reserve(self, user_id: str, *, size: int, max_images: int, max_bytes: int) -> None:
+        """Count one more image of ``size`` bytes, or raise ``QuotaExceeded`` / ``StorageQuotaExceeded``."""
+        condition = None
+        if max_images > 0:
+            condition = UserRecord.image_count.does_not_exist() | (UserRecord.image_count <= max_images - 1)
+        if max_bytes > 0:
+            fits = UserRecord.bytes_used.does_not_exist() | (UserRecord.bytes_used <= max_bytes - size)
+            condition = fits if condition is None else condition & fits
+            if size > max_bytes:
+                raise StorageQuotaExceeded(size=size, max_bytes=max_bytes)
+        try:
+            UserRecord(id=user_id).update(
+                actions=[
+                    UserRecord.image_count.add(1),
+                    UserRecord.bytes_used.add(size),
+                    UserRecord.kind.set("user"),
+                ],
+                condition=condition,
+            )
+        except PynamoDBException as exc:
+            if not _condition_failed(exc):
+                raise MetadataUnavailable() from exc
+            user = self.get(user_id)
+            used_images = user.image_count if user else 0
+            used_bytes = user.bytes_used if user else 0
+            if max_images > 0 and used_images >= max_images:
+                raise QuotaExceeded(image_count=used_images, max_images=max_images) from exc
+            raise StorageQuotaExceeded(bytes_used=used_bytes, size=size, max_bytes=max_bytes) from exc
+
+    def set_usage(self, user_id: str, *, image_count: int, bytes_used: int) -> None:
+        """Overwrite the counters with a recount from the images table."""
+        with _translate("set_usage"):
+            UserRecord(id=user_id).update(
+                actions=[
+                    UserRecord.image_count.set(image_count),
+                    UserRecord.bytes_used.set(bytes_used),
+                    UserRecord.kind.set("user"),
+                ]
+            )
+
+    def release(self, user_id: str, *, size: int) -> None:
+        """Take back one image and its bytes; counters never go below zero (they are bookkeeping, not law)."""
+        try:
+            UserRecord(id=user_id).update(
+                actions=[UserRecord.image_count.add(-1), UserRecord.bytes_used.add(-size)],
+                condition=(UserRecord.image_count >= 1) & (UserRecord.bytes_used >= size),
+            )
+            return
+        except PynamoDBException as exc:
+            if not _condition_failed(exc):
+                raise MetadataUnavailable() from exc
+        # Drifted (a size corrected after the reservation, an expired pending upload): clamp at zero.
+        user = self.get(user_id)
+        if user is None:
+            return
+        log.info("quota counters clamped at zero", extra={"user_id": user_id})
+        with _translate("release"):
+            UserRecord(id=user_id).update(
+                actions=[
+                    UserRecord.image_count.set(max(0, user.image_count - 1)),
+                    UserRecord.bytes_used.set(max(0, user.bytes_used - size)),
+                ],
+                condition=UserRecord.id.exists(),
+            )

@@ -1,0 +1,321 @@
+"""Build the deployable artefacts: ``build/package/{sam.json,deployment.zip}`` (``make package``).
+
+Steps, each of which fails loudly rather than shipping something subtly wrong:
+
+1. ``vendor``: the Pillow manylinux wheel pinned in ``infra/vendor.txt`` (by hash) is downloaded into
+   ``build/wheelhouse/`` and unpacked into ``vendor/`` (gitignored), which chalice copies into the zip as is.
+2. ``chalice package --merge-template infra/template.json``, offline-safe: no credentials, no metadata service,
+   ``AWS_DEFAULT_REGION`` set; pip (which chalice runs to fetch Lambda wheels) also looks in
+   ``build/wheelhouse/`` and, with ``--offline``, only there (``make wheelhouse`` fills it while online).
+3. The template: the CORS origin chalice bakes into API Gateway's preflight answers is turned into the
+   ``SiteOrigin`` parameter (we package with a sentinel origin and replace it), and the ``Stage`` parameter is
+   pinned to the packaged stage.
+4. The zip: what the Lambda runtime already provides (boto3, botocore and their dependencies, ~16 MB pulled in
+   by PynamoDB) is removed, then the contents are checked: a dependency chalice could not get is left out with
+   exit 0 and one log line, so we look for every module ourselves.
+
+    python infra/package.py package --stage dev --out build/package [--offline]
+    python infra/package.py vendor | wheelhouse
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+INFRA = ROOT / "infra"
+VENDOR = ROOT / "vendor"
+WHEELHOUSE = ROOT / "build" / "wheelhouse"
+VENDOR_STAMP = ROOT / "build" / "vendor.stamp"
+VENDOR_REQUIREMENTS = INFRA / "vendor.txt"
+MERGE_TEMPLATE = INFRA / "template.json"
+BIN = Path(sys.executable).parent
+
+# Lambda python3.12 on x86_64. manylinux_2_28 is what Pillow publishes for 3.12; Lambda's Amazon Linux 2023
+# has glibc 2.34, so any manylinux tag up to 2_34 loads there.
+PLATFORMS = ("manylinux_2_28_x86_64", "manylinux2014_x86_64")
+PYTHON_VERSION = "3.12"
+
+# Never a real origin: replaced by the SiteOrigin parameter in the packaged template.
+ORIGIN_SENTINEL = "https://site-origin.invalid"
+
+# Provided by the Lambda Python runtime (boto3 and what it depends on). PynamoDB depends on botocore, so
+# chalice packages it (~16 MB zipped) unless we take it out again.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "python_dateutil", "six", "urllib3")
+
+# Modules the functions import at run time: each must be in the zip (chalice may silently leave one out).
+REQUIRED_TOP_LEVEL = (
+    "app.py",
+    "chalicelib",
+    "PIL",
+    "pynamodb",
+    "jwt",
+    "cryptography",
+    "bcrypt",
+    "redis",
+    "hiredis",
+    "python_multipart",
+)
+MAX_ZIP_BYTES = 20 * 1024 * 1024  # measured ~13 MB; Lambda's direct-upload limit is 50 MB
+MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # Lambda's limit is 250 MB
+
+log = logging.getLogger("package")
+
+
+class PackageError(RuntimeError):
+    """The package could not be built, or what was built is wrong. The message says which."""
+
+
+# --- wheels -------------------------------------------------------------------------------------------------
+
+
+def pip_env(*, offline: bool) -> dict[str, str]:
+    """pip settings for every download: our wheelhouse first, then whatever the machine configured."""
+    env = dict(os.environ)
+    links = [str(WHEELHOUSE), *env.get("PIP_FIND_LINKS", "").split()]
+    env["PIP_FIND_LINKS"] = " ".join(link for link in links if link)
+    if offline:
+        env["PIP_NO_INDEX"] = "1"
+    return env
+
+
+def _pip_download(args: list[str], *, offline: bool) -> None:
+    WHEELHOUSE.mkdir(parents=True, exist_ok=True)
+    platforms = [arg for platform in PLATFORMS for arg in ("--platform", platform)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--dest",
+        str(WHEELHOUSE),
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        PYTHON_VERSION,
+        *platforms,
+        *args,
+    ]
+    result = subprocess.run(command, env=pip_env(offline=offline), capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        hint = " (offline: run `make wheelhouse` once while online)" if offline else ""
+        raise PackageError(f"pip download failed{hint}:\n{result.stderr.strip()[-2000:]}")
+
+
+def vendored_wheel_name() -> tuple[str, str]:
+    """(project, version) pinned in infra/vendor.txt."""
+    for line in VENDOR_REQUIREMENTS.read_text().splitlines():
+        match = re.match(r"^\s*([A-Za-z0-9_.-]+)==([^\s;]+)", line)
+        if match:
+            return match.group(1), match.group(2)
+    raise PackageError(f"{VENDOR_REQUIREMENTS} pins no wheel")
+
+
+def vendor(*, offline: bool = False) -> Path:
+    """Unpack the pinned Pillow wheel into vendor/; a no-op when it is already there. Returns the wheel."""
+    project, version = vendored_wheel_name()
+    _pip_download(["--no-deps", "--require-hashes", "-r", str(VENDOR_REQUIREMENTS)], offline=offline)
+    prefix = f"{project.lower()}-{version}-"
+    wheels = sorted(p for p in WHEELHOUSE.glob("*.whl") if p.name.lower().startswith(prefix))
+    if len(wheels) != 1:
+        raise PackageError(f"expected one {project} {version} wheel in {WHEELHOUSE}, found {wheels}")
+    wheel = wheels[0]
+    if VENDOR_STAMP.exists() and VENDOR_STAMP.read_text() == wheel.name and (VENDOR / "PIL").is_dir():
+        return wheel
+    # vendor/ holds only what this step unpacks (everything in it is copied into the zip).
+    if VENDOR.exists():
+        shutil.rmtree(VENDOR)
+    VENDOR.mkdir()
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(VENDOR)
+    VENDOR_STAMP.write_text(wheel.name)
+    log.info("vendored %s", wheel.name)
+    return wheel
+
+
+def wheelhouse() -> None:
+    """Download every Lambda wheel the package needs, so ``--offline`` packaging works later."""
+    _pip_download(["-r", str(ROOT / "requirements.txt")], offline=False)
+    vendor()
+    log.info("wheelhouse ready: %s", WHEELHOUSE)
+
+
+# --- chalice package ----------------------------------------------------------------------------------------
+
+
+def chalice_env(*, offline: bool) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in pip_env(offline=offline).items()
+        if not k.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))
+        and k not in {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+    }
+    env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    # chalice imports app.py, which reads settings (the CORS origin is baked into the API definition) with the
+    # stage's STAGE from .chalice/config.json, so a deployed stage's checks run here too. Satisfy them with
+    # throwaway values: none of them reaches the package (the real ones are template parameters).
+    env["SITE_ORIGIN"] = ORIGIN_SENTINEL
+    env["JWT_SECRET"] = secrets.token_urlsafe(48)
+    env["MAILER"] = "ses"
+    env["MAIL_FROM"] = "packaging@example.invalid"
+    return env
+
+
+def run_chalice(stage: str, out: Path, *, offline: bool) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    command = [
+        str(BIN / "chalice"),
+        "--project-dir",
+        str(ROOT),
+        "package",
+        "--stage",
+        stage,
+        "--merge-template",
+        str(MERGE_TEMPLATE),
+        str(out),
+    ]
+    result = subprocess.run(command, env=chalice_env(offline=offline), capture_output=True, text=True, check=False)
+    output = (result.stdout + result.stderr).strip()
+    if result.returncode != 0 or "Could not install dependencies" in output:
+        raise PackageError(f"chalice package failed (exit {result.returncode}):\n{output[-3000:]}")
+
+
+def _replace_origin(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _replace_origin(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_replace_origin(v) for v in node]
+    if node == f"'{ORIGIN_SENTINEL}'":
+        return {"Fn::Sub": "'${SiteOrigin}'"}  # API Gateway header mappings are quoted literals
+    return node
+
+
+def finish_template(template: dict[str, Any], stage: str) -> dict[str, Any]:
+    template = _replace_origin(template)
+    if ORIGIN_SENTINEL in json.dumps(template):
+        raise PackageError("the packaged template still names the placeholder origin somewhere unexpected")
+    parameters = template["Parameters"]
+    parameters["Stage"]["AllowedValues"] = [stage]
+    parameters["Stage"]["Default"] = stage
+    parameters["JwtSecretName"]["Default"] = f"chitram/{stage}/jwt-secret"
+    return template
+
+
+def _is_runtime_provided(name: str) -> bool:
+    top = name.split("/", 1)[0]
+    stem = top.removesuffix(".py")
+    project = re.split(r"-\d", top, maxsplit=1)[0] if re.search(r"\.(dist-info|data)$", top) else None
+    return stem in RUNTIME_PROVIDED or (project is not None and project.lower() in RUNTIME_PROVIDED)
+
+
+def prune_zip(path: Path) -> list[str]:
+    """Rewrite the zip without what the Lambda runtime provides; returns the removed top-level names."""
+    removed: set[str] = set()
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(tmp, "w") as target:
+        for info in source.infolist():
+            if _is_runtime_provided(info.filename):
+                removed.add(info.filename.split("/", 1)[0])
+                continue
+            target.writestr(info, source.read(info), compress_type=info.compress_type)
+    tmp.replace(path)
+    return sorted(removed)
+
+
+def zip_problems(names: Iterable[str], *, zip_bytes: int, unzipped_bytes: int) -> list[str]:
+    """What is wrong with a deployment zip's contents (empty when it is fine)."""
+    names = list(names)
+    tops = {name.split("/", 1)[0] for name in names}
+    problems = [f"missing {module}" for module in REQUIRED_TOP_LEVEL if module not in tops]
+    problems += [f"{top} is provided by the Lambda runtime" for top in sorted(tops) if _is_runtime_provided(top)]
+    if names.count("PIL/__init__.py") != 1:
+        problems.append(f"PIL/__init__.py appears {names.count('PIL/__init__.py')} times")
+    pillow_meta = sorted(t for t in tops if t.lower().startswith("pillow-") and t.endswith(".dist-info"))
+    if len(pillow_meta) != 1:
+        problems.append(f"expected one Pillow dist-info, found {pillow_meta}")
+    imaging = [n for n in names if re.fullmatch(r"PIL/_imaging\.cpython-312-[^/]+\.so", n)]
+    if imaging != ["PIL/_imaging.cpython-312-x86_64-linux-gnu.so"]:
+        problems.append(f"PIL's C extension is not the CPython 3.12 x86_64 Linux build: {imaging}")
+    if zip_bytes > MAX_ZIP_BYTES:
+        problems.append(f"zip is {zip_bytes} bytes, over {MAX_ZIP_BYTES}")
+    if unzipped_bytes > MAX_UNZIPPED_BYTES:
+        problems.append(f"unzipped size {unzipped_bytes} bytes, over {MAX_UNZIPPED_BYTES}")
+    return problems
+
+
+def check_zip(path: Path) -> None:
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+    problems = zip_problems(
+        [i.filename for i in infos], zip_bytes=path.stat().st_size, unzipped_bytes=sum(i.file_size for i in infos)
+    )
+    if problems:
+        raise PackageError("the deployment zip is wrong:\n  " + "\n  ".join(problems))
+
+
+def package(stage: str, out: Path, *, offline: bool = False) -> Path:
+    sys.path.insert(0, str(INFRA))
+    import template as merge_template
+
+    if MERGE_TEMPLATE.read_text() != merge_template.render():
+        raise PackageError("infra/template.json is stale: run `python infra/template.py`")
+    vendor(offline=offline)
+    run_chalice(stage, out, offline=offline)
+    sam_path = out / "sam.json"
+    sam_path.write_text(json.dumps(finish_template(json.loads(sam_path.read_text()), stage), indent=2) + "\n")
+    removed = prune_zip(out / "deployment.zip")
+    check_zip(out / "deployment.zip")
+    size = (out / "deployment.zip").stat().st_size
+    log.info(
+        "packaged stage %s into %s (zip %.1f MB; left out, runtime-provided: %s)",
+        stage,
+        out,
+        size / 1e6,
+        ", ".join(removed) or "nothing",
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("package", help="chalice package + template fix-ups + zip checks")
+    build.add_argument("--stage", default="dev", choices=["dev", "prod"])
+    build.add_argument("--out", type=Path, default=ROOT / "build" / "package")
+    build.add_argument("--offline", action="store_true", help="use build/wheelhouse only (see `make wheelhouse`)")
+    vend = commands.add_parser("vendor", help="unpack the pinned Pillow wheel into vendor/")
+    vend.add_argument("--offline", action="store_true")
+    commands.add_parser("wheelhouse", help="download every Lambda wheel into build/wheelhouse")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        if args.command == "package":
+            package(args.stage, args.out, offline=args.offline)
+        elif args.command == "vendor":
+            vendor(offline=args.offline)
+        else:
+            wheelhouse()
+    except PackageError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,797 @@
+"""The merge template: everything `chalice package --merge-template` adds to chalice's own SAM template.
+
+This module is the source; ``infra/template.json`` is generated from it (``python infra/template.py``) and
+committed, because that is the file ``make package`` merges and reviewers diff. JSON cannot carry the "why"
+comments below, and the dashboard body is itself a JSON string, so it is built here rather than hand-escaped.
+A test fails when the two disagree.
+
+How chalice merges (see DESIGN.md, "Packaging facts"): dicts deep-merge, lists and scalars replace. Hence:
+- the SQS event points at our queue with ``Fn::Sub`` (chalice's value is an ``Fn::Sub``; a ``Fn::GetAtt`` beside
+  it would make an object with two intrinsic keys), and ``FunctionResponseTypes`` is added beside it;
+- IAM statements are a separate ``AWS::IAM::Policy`` on chalice's ``DefaultRole`` (merging ``Policies`` would
+  replace chalice's list);
+- environment variables are set in SAM ``Globals`` as ``Ref``s (``.chalice/config.json`` values must be strings);
+- the merge file cannot see the stage, so resources are named from the stack name or by CloudFormation.
+
+The resources mirror ``scripts/provision.py`` (the local stack) and ``chalicelib/models.py`` (the tables);
+tests/packaging/test_template.py checks that they have not drifted apart.
+
+    python infra/template.py            # rewrite infra/template.json
+    python infra/template.py --check    # exit 1 if infra/template.json is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))
+
+# The template takes these from the code itself, so the two cannot drift apart.
+from chalicelib.metrics import NAMESPACE  # noqa: E402
+from chalicelib.queues import MAX_RECEIVE_COUNT  # noqa: E402
+from chalicelib.storage import ORIGINALS_PREFIX  # noqa: E402
+
+TEMPLATE_PATH = HERE / "template.json"
+
+# AWS recommends a queue visibility timeout of six times the function timeout (60 s in .chalice/config.json),
+# so a message is never redelivered while a (retrying) invocation still holds it.
+VISIBILITY_TIMEOUT_SECONDS = 360
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time for someone to look at what failed
+QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
+LOG_RETENTION_DAYS = 30
+
+Json = dict[str, Any]
+
+
+def ref(name: str) -> Json:
+    return {"Ref": name}
+
+
+def sub(text: str) -> Json:
+    return {"Fn::Sub": text}
+
+
+def get_att(resource: str, attribute: str) -> Json:
+    return {"Fn::GetAtt": [resource, attribute]}
+
+
+# --- parameters ------------------------------------------------------------------------------------------
+
+
+def parameters() -> Json:
+    return {
+        "Stage": {
+            "Type": "String",
+            "AllowedValues": ["dev", "prod"],
+            "Default": "dev",
+            "Description": "Must match `chalice package --stage`; names the bucket and tags the metrics.",
+        },
+        "SiteOrigin": {
+            "Type": "String",
+            "AllowedPattern": "^https?://[^/]+$",
+            "Description": "Origin of the web front end (scheme://host[:port]): API and bucket CORS allow it alone.",
+        },
+        "RedisNodes": {
+            "Type": "String",
+            "Default": "",
+            "Description": "Comma list of redis:// or rediss:// URLs (the cache ring). Empty: no cache, no limits.",
+        },
+        "AuthProvider": {"Type": "String", "AllowedValues": ["local", "oidc"], "Default": "local"},
+        "OidcIssuer": {"Type": "String", "Default": "", "Description": "AUTH_PROVIDER=oidc: token issuer."},
+        "OidcAudience": {"Type": "String", "Default": "", "Description": "AUTH_PROVIDER=oidc: expected audience."},
+        "OidcJwksUrl": {"Type": "String", "Default": "", "Description": "AUTH_PROVIDER=oidc: JWKS document URL."},
+        "JwtSecretName": {
+            "Type": "String",
+            "Default": "chitram/dev/jwt-secret",
+            "Description": "Name of the Secrets Manager secret (SecretString) that signs local-auth tokens.",
+        },
+        "MailFrom": {
+            "Type": "String",
+            "AllowedPattern": "^[^@\\s]+@[^@\\s]+$",
+            "Description": "Sender of account e-mail (password resets), an SES-verified identity.",
+        },
+        "LatencyP95ThresholdMs": {
+            "Type": "Number",
+            "Default": 1000,
+            "Description": "Alarm when the API's p95 latency stays above this many milliseconds.",
+        },
+    }
+
+
+# --- storage and queue -------------------------------------------------------------------------------
+
+
+def bucket_name() -> Json:
+    # Spelled out (not left to CloudFormation) so the queue policy can name the bucket's ARN without a
+    # reference to the bucket, which depends on that policy: a reference either way is a cycle. Account and
+    # region make it globally unique; the stage keeps dev and prod apart in one account.
+    return sub("chitram-${Stage}-images-${AWS::AccountId}-${AWS::Region}")
+
+
+def storage_resources() -> Json:
+    return {
+        "ImagesBucket": {
+            "Type": "AWS::S3::Bucket",
+            # S3 validates the notification target while creating the bucket: the queue must already let S3 in.
+            "DependsOn": ["ProcessingQueuePolicy"],
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketName": bucket_name(),
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
+                    ]
+                },
+                # Nothing in this bucket is public: the API hands out short-lived presigned URLs.
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                # The same rule scripts/provision.py puts on the local bucket: the site may POST uploads and GET.
+                "CorsConfiguration": {
+                    "CorsRules": [
+                        {
+                            "AllowedOrigins": [ref("SiteOrigin")],
+                            "AllowedMethods": ["GET", "HEAD", "POST"],
+                            "AllowedHeaders": ["*"],
+                            "ExposedHeaders": ["ETag"],
+                            "MaxAge": 600,
+                        }
+                    ]
+                },
+                "LifecycleConfiguration": {
+                    "Rules": [
+                        {
+                            # The processor deletes an original once it is handled; one still here after a day
+                            # was abandoned (its record expired) or failed into the DLQ and was looked at.
+                            "Id": "expire-abandoned-originals",
+                            "Status": "Enabled",
+                            "Prefix": ORIGINALS_PREFIX,
+                            "ExpirationInDays": 1,
+                        },
+                        {
+                            "Id": "abort-incomplete-multipart-uploads",
+                            "Status": "Enabled",
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                        },
+                    ]
+                },
+                "NotificationConfiguration": {
+                    "QueueConfigurations": [
+                        {
+                            "Event": "s3:ObjectCreated:*",
+                            "Queue": get_att("ProcessingQueue", "Arn"),
+                            "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": ORIGINALS_PREFIX}]}},
+                        }
+                    ]
+                },
+            },
+        },
+        "ImagesBucketTlsOnly": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": ref("ImagesBucket"),
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "DenyInsecureTransport",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [
+                                get_att("ImagesBucket", "Arn"),
+                                sub("${ImagesBucket.Arn}/*"),
+                            ],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ],
+                },
+            },
+        },
+        "ProcessingQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                # The code finds the DLQ by name (chalicelib.queues.dead_letter_queue_name: queue + "-dlq").
+                "QueueName": sub("${AWS::StackName}-processing"),
+                "VisibilityTimeout": VISIBILITY_TIMEOUT_SECONDS,
+                "MessageRetentionPeriod": QUEUE_RETENTION_SECONDS,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": get_att("DeadLetterQueue", "Arn"),
+                    "maxReceiveCount": MAX_RECEIVE_COUNT,
+                },
+            },
+        },
+        "DeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": sub("${AWS::StackName}-processing-dlq"),
+                "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
+                "SqsManagedSseEnabled": True,
+            },
+        },
+        "ProcessingQueuePolicy": {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [ref("ProcessingQueue")],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "S3ObjectCreated",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "s3.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": get_att("ProcessingQueue", "Arn"),
+                            "Condition": {
+                                # Built with Fn::Sub from the same parts as the bucket's name: a Ref or GetAtt
+                                # of the bucket would be a cycle (the bucket depends on this policy).
+                                "ArnLike": {
+                                    "aws:SourceArn": sub(
+                                        "arn:${AWS::Partition}:s3:::chitram-${Stage}-images-${AWS::AccountId}-${AWS::Region}"
+                                    )
+                                },
+                                "StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")},
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+# --- tables --------------------------------------------------------------------------------------------
+
+
+def _table(key_attributes: list[Json], attributes: list[Json], indexes: list[Json] | None = None) -> Json:
+    properties: Json = {
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": attributes,
+        "KeySchema": key_attributes,
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+    }
+    if indexes:
+        properties["GlobalSecondaryIndexes"] = indexes
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+    }
+
+
+def _s(name: str) -> Json:
+    return {"AttributeName": name, "AttributeType": "S"}
+
+
+def _key(name: str, key_type: str) -> Json:
+    return {"AttributeName": name, "KeyType": key_type}
+
+
+def table_resources() -> Json:
+    # The same keys, indexes, projections and TTL as chalicelib/models.py (PynamoDB); a test derives the
+    # expectation from the models, so a change there without one here fails CI.
+    images = _table(
+        [_key("id", "HASH")],
+        [_s("id"), _s("owner"), _s("created_key"), _s("gallery_shard"), _s("sha256")],
+        [
+            {
+                "IndexName": "owner-index",
+                "KeySchema": [_key("owner", "HASH"), _key("created_key", "RANGE")],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": "gallery-index",
+                "KeySchema": [_key("gallery_shard", "HASH"), _key("created_key", "RANGE")],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": "sha256-index",
+                "KeySchema": [_key("sha256", "HASH")],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+        ],
+    )
+    # Pending uploads that never arrive expire by themselves.
+    images["Properties"]["TimeToLiveSpecification"] = {"AttributeName": "expires_at", "Enabled": True}
+    users = _table([_key("id", "HASH")], [_s("id")])
+    return {"ImagesTable": images, "UsersTable": users}
+
+
+# --- functions (merged into chalice's) ---------------------------------------------------------------------
+
+
+def globals_section() -> Json:
+    """Environment for both functions; names are the ones chalicelib/settings.py reads."""
+    return {
+        "Function": {
+            "Environment": {
+                "Variables": {
+                    "BUCKET_NAME": ref("ImagesBucket"),
+                    "IMAGES_TABLE": ref("ImagesTable"),
+                    "USERS_TABLE": ref("UsersTable"),
+                    "QUEUE_NAME": get_att("ProcessingQueue", "QueueName"),
+                    "SITE_ORIGIN": ref("SiteOrigin"),
+                    "REDIS_NODES": ref("RedisNodes"),
+                    "AUTH_PROVIDER": ref("AuthProvider"),
+                    "OIDC_ISSUER": ref("OidcIssuer"),
+                    "OIDC_AUDIENCE": ref("OidcAudience"),
+                    "OIDC_JWKS_URL": ref("OidcJwksUrl"),
+                    "MAILER": "ses",
+                    "MAIL_FROM": ref("MailFrom"),
+                    # Resolved by CloudFormation at deploy time from Secrets Manager: never in the template,
+                    # the repository or the change set (docs/deploy.md says how to create and rotate it).
+                    "JWT_SECRET": sub("{{resolve:secretsmanager:${JwtSecretName}:SecretString}}"),
+                }
+            }
+        }
+    }
+
+
+def function_overrides() -> Json:
+    return {
+        "HandleSqs": {
+            "Properties": {
+                "Events": {
+                    "HandleSqsSqsEventSource": {
+                        "Properties": {
+                            "Queue": sub("${ProcessingQueue.Arn}"),
+                            # The handler answers {"batchItemFailures": [...]}: only those are retried.
+                            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                        }
+                    }
+                }
+            }
+        },
+        # One name per stack, so API Gateway's metrics (dimension ApiName) of dev and prod stay apart.
+        "RestAPI": {"Properties": {"Name": sub("${AWS::StackName}")}},
+    }
+
+
+def log_groups() -> Json:
+    # Created by us (not by Lambda on first use) so they have a retention and go away with the stack.
+    return {
+        f"{function}LogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": sub(f"/aws/lambda/${{{function}}}"),
+                "RetentionInDays": LOG_RETENTION_DAYS,
+            },
+        }
+        for function in ("APIHandler", "HandleSqs")
+    }
+
+
+def access_policy() -> Json:
+    """Least privilege for both functions, added beside chalice's own ``DefaultRolePolicy``."""
+    table_arns = [get_att("ImagesTable", "Arn"), get_att("UsersTable", "Arn")]
+    index_arns = [sub("${ImagesTable.Arn}/index/*"), sub("${UsersTable.Arn}/index/*")]
+    return {
+        "ChitramAccessPolicy": {
+            "Type": "AWS::IAM::Policy",
+            "Properties": {
+                "PolicyName": "chitram-access",
+                "Roles": [ref("DefaultRole")],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "ImageObjects",
+                            "Effect": "Allow",
+                            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                            "Resource": sub("${ImagesBucket.Arn}/*"),
+                        },
+                        {
+                            # HeadBucket (/health) needs ListBucket; it also turns a missing key into 404.
+                            "Sid": "ImageBucket",
+                            "Effect": "Allow",
+                            "Action": ["s3:ListBucket"],
+                            "Resource": get_att("ImagesBucket", "Arn"),
+                        },
+                        {
+                            "Sid": "Tables",
+                            "Effect": "Allow",
+                            "Action": [
+                                "dynamodb:GetItem",
+                                "dynamodb:PutItem",
+                                "dynamodb:UpdateItem",
+                                "dynamodb:DeleteItem",
+                                "dynamodb:ConditionCheckItem",
+                                "dynamodb:Query",
+                                "dynamodb:DescribeTable",
+                            ],
+                            "Resource": table_arns,
+                        },
+                        {"Sid": "Indexes", "Effect": "Allow", "Action": ["dynamodb:Query"], "Resource": index_arns},
+                        {
+                            # /health reports both queues' depth.
+                            "Sid": "QueueHealth",
+                            "Effect": "Allow",
+                            "Action": ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
+                            "Resource": [get_att("ProcessingQueue", "Arn"), get_att("DeadLetterQueue", "Arn")],
+                        },
+                        {
+                            # Account e-mail, from the configured sender only.
+                            "Sid": "AccountMail",
+                            "Effect": "Allow",
+                            "Action": ["ses:SendEmail"],
+                            "Resource": sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"),
+                            "Condition": {"StringEquals": {"ses:FromAddress": ref("MailFrom")}},
+                        },
+                    ],
+                },
+            },
+        }
+    }
+
+
+# --- alarms and dashboard ----------------------------------------------------------------------------------
+
+
+def _alarm(description: str, **properties: Any) -> Json:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": description,
+            "AlarmActions": [ref("AlarmTopic")],
+            "OKActions": [ref("AlarmTopic")],
+            "TreatMissingData": "notBreaching",
+            **properties,
+        },
+    }
+
+
+def _api_metric(metric_id: str, name: str, *, stat: str = "Sum", visible: bool = False) -> Json:
+    return {
+        "Id": metric_id,
+        "ReturnData": visible,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": "AWS/ApiGateway",
+                "MetricName": name,
+                "Dimensions": [{"Name": "ApiName", "Value": sub("${AWS::StackName}")}],
+            },
+            "Period": 300,
+            "Stat": stat,
+        },
+    }
+
+
+def alarm_resources() -> Json:
+    lambda_dims = [{"Name": "FunctionName", "Value": ref("HandleSqs")}]
+    return {
+        "AlarmTopic": {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"DisplayName": sub("${AWS::StackName} alarms"), "KmsMasterKeyId": "alias/aws/sns"},
+        },
+        "Api5xxRateAlarm": _alarm(
+            "More than 1% of API requests answered 5xx over 5 minutes (two periods in a row).",
+            Metrics=[
+                _api_metric("errors", "5XXError"),
+                _api_metric("requests", "Count"),
+                {
+                    "Id": "rate",
+                    "Label": "5xx rate (%)",
+                    "Expression": "IF(requests > 0, 100 * errors / requests, 0)",
+                    "ReturnData": True,
+                },
+            ],
+            ComparisonOperator="GreaterThanThreshold",
+            Threshold=1,
+            EvaluationPeriods=2,
+            DatapointsToAlarm=2,
+        ),
+        "ApiLatencyP95Alarm": _alarm(
+            "API p95 latency above the threshold for 15 minutes.",
+            Namespace="AWS/ApiGateway",
+            MetricName="Latency",
+            Dimensions=[{"Name": "ApiName", "Value": sub("${AWS::StackName}")}],
+            ExtendedStatistic="p95",
+            Period=300,
+            EvaluationPeriods=3,
+            Threshold=ref("LatencyP95ThresholdMs"),
+            ComparisonOperator="GreaterThanThreshold",
+        ),
+        "DeadLetterQueueAlarm": _alarm(
+            "A message reached the dead-letter queue: an upload failed processing 3 times (scripts/redrive).",
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=[{"Name": "QueueName", "Value": get_att("DeadLetterQueue", "QueueName")}],
+            Statistic="Maximum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+        ),
+        "ProcessorErrorsAlarm": _alarm(
+            "The processor function failed (raised or timed out) in the last 5 minutes.",
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Dimensions=lambda_dims,
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+        ),
+        "ProcessorThrottlesAlarm": _alarm(
+            "The processor was throttled (its reserved concurrency is exhausted): uploads queue up.",
+            Namespace="AWS/Lambda",
+            MetricName="Throttles",
+            Dimensions=lambda_dims,
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+        ),
+    }
+
+
+def dashboard_body() -> str:
+    """CloudWatch dashboard JSON with ``${...}`` placeholders for ``Fn::Sub``."""
+    region = "${AWS::Region}"
+    api = ["AWS/ApiGateway", "Count", "ApiName", "${AWS::StackName}"]
+
+    def widget(title: str, metrics: list[Any], *, x: int, y: int, stat: str = "Sum", **extra: Any) -> Json:
+        return {
+            "type": "metric",
+            "x": x,
+            "y": y,
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": region,
+                "stat": stat,
+                "period": 60,
+                "view": "timeSeries",
+                "metrics": metrics,
+                **extra,
+            },
+        }
+
+    def ours(dimensions: str, names: str) -> list[Any]:
+        # SEARCH finds every route/status, node or reason that has reported, without listing them here.
+        query = f'{{{NAMESPACE},{dimensions}}} ({names}) Stage="${{Stage}}"'
+        return [{"expression": f"SEARCH('{query}', 'Sum', 60)"}]
+
+    widgets = [
+        widget(
+            "API requests and 5xx",
+            [api, ["AWS/ApiGateway", "5XXError", "ApiName", "${AWS::StackName}"], [".", "4XXError", ".", "."]],
+            x=0,
+            y=0,
+        ),
+        widget(
+            "API latency (ms)",
+            [
+                ["AWS/ApiGateway", "Latency", "ApiName", "${AWS::StackName}", {"stat": "p50"}],
+                ["...", {"stat": "p95"}],
+                ["...", {"stat": "p99"}],
+            ],
+            x=12,
+            y=0,
+            stat="p95",
+        ),
+        widget("Requests by route and status", ours("Stage,Route,Status", 'MetricName="Requests"'), x=0, y=6),
+        widget(
+            "Cache hits and misses per node",
+            ours("Stage,Node", 'MetricName="CacheHits" OR MetricName="CacheMisses"'),
+            x=12,
+            y=6,
+        ),
+        widget(
+            "Processing time (ms)",
+            [
+                [NAMESPACE, "ProcessingTime", "Stage", "${Stage}", "Outcome", "ready", {"stat": "p95"}],
+                ["...", {"stat": "p50"}],
+            ],
+            x=0,
+            y=12,
+            stat="p95",
+        ),
+        widget("Rejects by reason", ours("Stage,Reason", 'MetricName="Rejects"'), x=12, y=12),
+        widget(
+            "Queue depth",
+            [
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${ProcessingQueue.QueueName}"],
+                ["...", "${DeadLetterQueue.QueueName}"],
+                [".", "ApproximateAgeOfOldestMessage", ".", "${ProcessingQueue.QueueName}", {"yAxis": "right"}],
+            ],
+            x=0,
+            y=18,
+            stat="Maximum",
+        ),
+        widget(
+            "Processor errors, throttles and duration",
+            [
+                ["AWS/Lambda", "Errors", "FunctionName", "${HandleSqs}"],
+                [".", "Throttles", ".", "."],
+                [".", "Duration", ".", ".", {"stat": "p95", "yAxis": "right"}],
+                [".", "Errors", ".", "${APIHandler}"],
+            ],
+            x=12,
+            y=18,
+        ),
+        widget(
+            "Upload sizes (bytes)",
+            [[NAMESPACE, "UploadBytes", "Stage", "${Stage}", "Path", "presigned"], ["...", "api"]],
+            x=0,
+            y=24,
+            stat="Average",
+        ),
+    ]
+    # ``Fn::Sub`` treats ``${`` as a placeholder; none of the literal text above needs escaping.
+    return json.dumps({"widgets": widgets}, separators=(",", ":"))
+
+
+def dashboard_resources() -> Json:
+    return {
+        "Dashboard": {
+            "Type": "AWS::CloudWatch::Dashboard",
+            "Properties": {"DashboardName": sub("${AWS::StackName}"), "DashboardBody": sub(dashboard_body())},
+        }
+    }
+
+
+# --- the static site ---------------------------------------------------------------------------------------
+
+
+def site_resources() -> Json:
+    """web/ served from a private bucket through CloudFront (origin access control), never a public bucket."""
+    return {
+        "SiteBucket": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+                },
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            },
+        },
+        "SiteOriginAccessControl": {
+            "Type": "AWS::CloudFront::OriginAccessControl",
+            "Properties": {
+                "OriginAccessControlConfig": {
+                    "Name": sub("${AWS::StackName}-site"),
+                    "OriginAccessControlOriginType": "s3",
+                    "SigningBehavior": "always",
+                    "SigningProtocol": "sigv4",
+                }
+            },
+        },
+        "SiteDistribution": {
+            "Type": "AWS::CloudFront::Distribution",
+            "Properties": {
+                "DistributionConfig": {
+                    "Enabled": True,
+                    "DefaultRootObject": "index.html",
+                    "HttpVersion": "http2and3",
+                    "Origins": [
+                        {
+                            "Id": "site",
+                            "DomainName": get_att("SiteBucket", "RegionalDomainName"),
+                            "OriginAccessControlId": get_att("SiteOriginAccessControl", "Id"),
+                            "S3OriginConfig": {"OriginAccessIdentity": ""},
+                        }
+                    ],
+                    "DefaultCacheBehavior": {
+                        "TargetOriginId": "site",
+                        "ViewerProtocolPolicy": "redirect-to-https",
+                        "Compress": True,
+                        # The managed "CachingOptimized" policy.
+                        "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+                    },
+                }
+            },
+        },
+        "SiteBucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": ref("SiteBucket"),
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "CloudFrontReadsTheSite",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudfront.amazonaws.com"},
+                            "Action": "s3:GetObject",
+                            "Resource": sub("${SiteBucket.Arn}/*"),
+                            "Condition": {
+                                "StringEquals": {
+                                    "AWS:SourceArn": sub(
+                                        "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${SiteDistribution}"
+                                    )
+                                }
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+def outputs() -> Json:
+    return {
+        "ImagesBucketName": {"Value": ref("ImagesBucket")},
+        "ImagesTableName": {"Value": ref("ImagesTable")},
+        "UsersTableName": {"Value": ref("UsersTable")},
+        "ProcessingQueueUrl": {"Value": ref("ProcessingQueue")},
+        "DeadLetterQueueUrl": {"Value": ref("DeadLetterQueue")},
+        "AlarmTopicArn": {"Value": ref("AlarmTopic")},
+        "SiteBucketName": {"Value": ref("SiteBucket")},
+        "SiteUrl": {"Value": sub("https://${SiteDistribution.DomainName}")},
+        "DashboardUrl": {
+            "Value": sub(
+                "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}"
+                "#dashboards:name=${Dashboard}"
+            )
+        },
+    }
+
+
+def build() -> Json:
+    resources: Json = {}
+    for part in (
+        storage_resources(),
+        table_resources(),
+        function_overrides(),
+        log_groups(),
+        access_policy(),
+        alarm_resources(),
+        dashboard_resources(),
+        site_resources(),
+    ):
+        resources.update(part)
+    return {
+        "Description": "Chitram Serverless: images API, processor, storage, queue, tables, alarms, dashboard.",
+        "Parameters": parameters(),
+        "Globals": globals_section(),
+        "Resources": resources,
+        "Outputs": outputs(),
+    }
+
+
+def render() -> str:
+    return json.dumps(build(), indent=2) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write (or --check) infra/template.json.")
+    parser.add_argument("--check", action="store_true", help="exit 1 if infra/template.json is out of date")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        current = TEMPLATE_PATH.read_text() if TEMPLATE_PATH.exists() else ""
+        if current != text:
+            sys.stderr.write("infra/template.json is stale: run `python infra/template.py`\n")
+            return 1
+        return 0
+    TEMPLATE_PATH.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

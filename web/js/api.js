@@ -1,0 +1,166 @@
+/**
+ * The API client: the one module that knows the API's base URL, its error envelope
+ * ({"detail": {"code", "message", "details"}}), the Bearer header and what a 401 means (signed out).
+ *
+ * Every failure becomes an ApiError whose `message` is the server's own `detail.message`, so pages can show it.
+ */
+
+import * as config from "../config.js";
+import { getToken, signOut } from "./auth.js";
+
+export const API_BASE = String(config.API_BASE || "").replace(/\/+$/, "");
+// A courtesy pre-check only: the presigned policy and the processor decide. The deploy may export the real limit.
+export const MAX_UPLOAD_BYTES = Number(config.MAX_UPLOAD_BYTES) || 10 * 1024 * 1024;
+export const UPLOADABLE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"];
+
+export class ApiError extends Error {
+  constructor({ status = 0, code = "ERROR", message, details = {}, retryAfter = null }) {
+    super(message || "Something went wrong.");
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details && typeof details === "object" ? details : {};
+    this.retryAfter = retryAfter;
+  }
+
+  get isNotFound() {
+    return this.status === 404;
+  }
+
+  get isRateLimited() {
+    return this.status === 429;
+  }
+}
+
+/** Seconds from a Retry-After header (delta-seconds or an HTTP date), or null. */
+export function parseRetryAfter(value) {
+  if (value === null || value === undefined || value === "") return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(1, Math.ceil(seconds));
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(1, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** Build an ApiError from a status, the parsed body (if any) and the Retry-After header. */
+export function errorFromResponse(status, body, retryAfterHeader) {
+  const detail = body && typeof body === "object" ? body.detail : null;
+  const fromDetails = detail?.details?.retry_after;
+  if (detail && typeof detail === "object") {
+    return new ApiError({
+      status,
+      code: String(detail.code || "ERROR"),
+      message: String(detail.message || defaultMessage(status)),
+      details: detail.details,
+      retryAfter: parseRetryAfter(retryAfterHeader) ?? parseRetryAfter(fromDetails),
+    });
+  }
+  return new ApiError({
+    status,
+    code: `HTTP_${status}`,
+    message: defaultMessage(status),
+    retryAfter: parseRetryAfter(retryAfterHeader),
+  });
+}
+
+function defaultMessage(status) {
+  if (status === 429) return "Too many requests.";
+  if (status >= 500) return `The server had a problem (HTTP ${status}). Try again shortly.`;
+  if (status === 404) return "Not found.";
+  return `The request failed (HTTP ${status}).`;
+}
+
+export const NETWORK_ERROR_MESSAGE = "Could not reach the server. Check your connection and try again.";
+
+/** An absolute URL for an API path (the API returns paths such as /api/v1/images/{id}/file). */
+export function apiUrl(path) {
+  return /^https?:\/\//.test(path) ? path : `${API_BASE}${path}`;
+}
+
+async function request(method, path, { json, headers = {}, auth = true, signal } = {}) {
+  const sent = new Headers(headers);
+  const token = auth ? getToken() : null;
+  if (token) sent.set("Authorization", `Bearer ${token}`);
+  let body;
+  if (json !== undefined) {
+    sent.set("Content-Type", "application/json");
+    body = JSON.stringify(json);
+  }
+  let response;
+  try {
+    response = await fetch(apiUrl(path), { method, headers: sent, body, signal, credentials: "omit" });
+  } catch (error) {
+    if (error?.name === "AbortError") throw error;
+    throw new ApiError({ status: 0, code: "NETWORK_ERROR", message: NETWORK_ERROR_MESSAGE });
+  }
+  let data = null;
+  if (response.status !== 204) {
+    const text = await response.text();
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const error = errorFromResponse(response.status, data, response.headers.get("Retry-After"));
+    // A token the API no longer accepts (expired, revoked, user gone) ends the session everywhere.
+    if (response.status === 401 && token) signOut("Your session has ended. Please sign in again.");
+    throw error;
+  }
+  return data;
+}
+
+// --- images --------------------------------------------------------------------------------------
+
+export function requestUpload({ filename, contentType, size }) {
+  return request("POST", "/api/v1/images/upload-url", {
+    json: { filename, content_type: contentType, size },
+  });
+}
+
+export function getImage(id, { signal } = {}) {
+  return request("GET", `/api/v1/images/${encodeURIComponent(id)}`, { signal });
+}
+
+export function listGallery({ cursor, limit = 24 } = {}) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set("cursor", cursor);
+  return request("GET", `/api/v1/images?${query}`);
+}
+
+export function deleteImage(id, deleteToken) {
+  const headers = deleteToken ? { "X-Delete-Token": deleteToken } : {};
+  return request("DELETE", `/api/v1/images/${encodeURIComponent(id)}`, { headers });
+}
+
+export function setVisibility(id, visibility) {
+  return request("PATCH", `/api/v1/images/${encodeURIComponent(id)}`, { json: { visibility } });
+}
+
+export function fileUrl(id) {
+  return apiUrl(`/api/v1/images/${encodeURIComponent(id)}/file`);
+}
+
+export function thumbnailUrl(id, size) {
+  return apiUrl(`/api/v1/images/${encodeURIComponent(id)}/thumbnail?size=${size}`);
+}
+
+// --- accounts ------------------------------------------------------------------------------------
+
+export function register(email, password) {
+  return request("POST", "/api/v1/auth/register", { json: { email, password }, auth: false });
+}
+
+export function login(email, password) {
+  return request("POST", "/api/v1/auth/login", { json: { email, password }, auth: false });
+}
+
+export function me() {
+  return request("GET", "/api/v1/auth/me");
+}
+
+export function myImages({ cursor, limit = 24 } = {}) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set("cursor", cursor);
+  return request("GET", `/api/v1/users/me/images?${query}`);
+}

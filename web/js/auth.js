@@ -1,0 +1,78 @@
+/**
+ * Auth state: the signed-in session (access token + user) kept in localStorage, and who wants to know when
+ * it changes. Nothing here talks to the API; api.js reads the token and calls signOut() on a 401.
+ */
+
+const SESSION_KEY = "chitram.session";
+const NOTICE_KEY = "chitram.notice";
+const listeners = new Set();
+
+function readSession() {
+  try {
+    const value = JSON.parse(localStorage.getItem(SESSION_KEY) || "null");
+    return value && typeof value.token === "string" ? value : null;
+  } catch {
+    // A corrupt entry is as good as no session.
+    return null;
+  }
+}
+
+export function getSession() {
+  return readSession();
+}
+
+export function getToken() {
+  return readSession()?.token ?? null;
+}
+
+export function getUser() {
+  return readSession()?.user ?? null;
+}
+
+export function isSignedIn() {
+  return getToken() !== null;
+}
+
+export function setSession(token, user) {
+  localStorage.setItem(SESSION_KEY, JSON.stringify({ token, user: user ?? null }));
+  notify();
+}
+
+export function updateUser(user) {
+  const session = readSession();
+  if (session) setSession(session.token, user);
+}
+
+/** Forget the session. `notice` is shown once on the next page (e.g. why the user was signed out). */
+export function signOut(notice) {
+  const wasSignedIn = readSession() !== null;
+  localStorage.removeItem(SESSION_KEY);
+  if (notice) sessionStorage.setItem(NOTICE_KEY, notice);
+  if (wasSignedIn) notify();
+}
+
+/** A one-time notice left by signOut() or another page, consumed on read. */
+export function takeNotice() {
+  const notice = sessionStorage.getItem(NOTICE_KEY);
+  sessionStorage.removeItem(NOTICE_KEY);
+  return notice;
+}
+
+export function leaveNotice(text) {
+  sessionStorage.setItem(NOTICE_KEY, text);
+}
+
+export function onAuthChange(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function notify() {
+  const session = readSession();
+  for (const listener of listeners) listener(session);
+}
+
+// Signing in or out in another tab changes this one too.
+window.addEventListener("storage", (event) => {
+  if (event.key === SESSION_KEY || event.key === null) notify();
+});

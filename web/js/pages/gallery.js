@@ -1,0 +1,88 @@
+/**
+ * The public gallery: 300 px thumbnails, newest first, fetched a page at a time with `next_cursor`.
+ * Scrolling near the end loads the next page (IntersectionObserver); the "Load more" button does the same for
+ * keyboards and for browsers without the observer.
+ */
+
+import { apiUrl, listGallery, thumbnailUrl } from "../api.js";
+import { initNav } from "../nav.js";
+import { $, el, errorText, formatDimensions, setStatus, thumbnail } from "../ui.js";
+
+initNav("gallery");
+
+const grid = $("#gallery");
+const more = $("#load-more");
+const status = $("#gallery-status");
+const sentinel = $("#sentinel");
+// ?per_page=N (1–100) picks a smaller page, mostly useful to see the paging work.
+const requested = Number(new URLSearchParams(window.location.search).get("per_page"));
+const PAGE_SIZE = Number.isInteger(requested) && requested >= 1 && requested <= 100 ? requested : 24;
+
+let cursor = null;
+let finished = false;
+let loading = false;
+const seen = new Set();
+
+async function loadPage() {
+  if (loading || finished) return;
+  loading = true;
+  more.disabled = true;
+  more.textContent = "Loading…";
+  try {
+    const page = await listGallery({ cursor, limit: PAGE_SIZE });
+    for (const image of page.items || []) {
+      if (seen.has(image.id)) continue; // a new upload can shift a page boundary
+      seen.add(image.id);
+      grid.append(tile(image));
+    }
+    cursor = page.next_cursor || null;
+    finished = !cursor;
+    setStatus(status, "");
+    if (seen.size === 0) {
+      grid.append(
+        el("li", { class: "empty" }, "No public images yet. ", el("a", { href: "./" }, "Upload the first one"), "."),
+      );
+    }
+  } catch (error) {
+    setStatus(status, errorText(error), "error");
+  } finally {
+    loading = false;
+    more.disabled = false;
+    more.textContent = "Load more";
+    more.hidden = finished;
+  }
+  // The observer only reports changes: if a short page left the end of the list in view, keep going.
+  if (cursor && !status.textContent && nearViewport(sentinel)) loadPage();
+}
+
+function nearViewport(node) {
+  return node.getBoundingClientRect().top < window.innerHeight + 600;
+}
+
+function tile(image) {
+  const name = image.filename || "Untitled";
+  const src = image.thumbnails?.["300"] ? apiUrl(image.thumbnails["300"]) : thumbnailUrl(image.id, 300);
+  return el(
+    "li",
+    {},
+    el(
+      "a",
+      { class: "tile", href: `image.html?id=${encodeURIComponent(image.id)}` },
+      thumbnail(src, name, { className: "thumb", width: 300, height: 300 }),
+      el("span", { class: "tile-caption" }, name, el("small", {}, formatDimensions(image.width, image.height))),
+    ),
+  );
+}
+
+more.addEventListener("click", () => loadPage());
+
+if ("IntersectionObserver" in window) {
+  new IntersectionObserver(
+    (entries) => {
+      if (entries.some((entry) => entry.isIntersecting) && cursor) loadPage();
+    },
+    { rootMargin: "600px 0px" },
+  ).observe(sentinel);
+}
+
+loadPage();

@@ -1,0 +1,160 @@
+/**
+ * The upload page: the drop zone (mouse, keyboard, paste), one row per file with its own progress and status
+ * line, and links to each image's share page. A single file that becomes ready opens its share page.
+ */
+
+import { MAX_UPLOAD_BYTES } from "../api.js";
+import { initNav } from "../nav.js";
+import { STATES, UploadQueue } from "../upload-queue.js";
+import { $, clear, copyButton, el, formatBytes, imagePageUrl, labelled, thumbnail } from "../ui.js";
+
+// Old-style short links (#/i/{id}) land on the image page.
+const shortLink = window.location.hash.match(/^#\/i\/([\w-]+)$/);
+if (shortLink) window.location.replace(`image.html?id=${encodeURIComponent(shortLink[1])}`);
+
+initNav("home");
+
+const dropzone = $("#dropzone");
+const input = $("#file-input");
+const list = $("#upload-list");
+const section = $("#uploads");
+const summary = $("#uploads-summary");
+const rows = new Map();
+let lastBatch = [];
+
+$("#max-size").textContent = formatBytes(MAX_UPLOAD_BYTES);
+
+const queue = new UploadQueue({ concurrency: 3, onChange: render });
+
+function addFiles(files) {
+  const batch = Array.from(files);
+  if (batch.length === 0) return;
+  section.hidden = false;
+  lastBatch = batch.map((file) => queue.add(file));
+}
+
+// --- drop zone: click / keyboard / drag / paste ---------------------------------------------------
+
+dropzone.addEventListener("click", () => input.click());
+dropzone.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" || event.key === " ") {
+    event.preventDefault();
+    input.click();
+  }
+});
+input.addEventListener("change", () => {
+  addFiles(input.files);
+  input.value = ""; // choosing the same file again must fire change again
+});
+
+let dragDepth = 0;
+dropzone.addEventListener("dragenter", (event) => {
+  event.preventDefault();
+  dragDepth += 1;
+  dropzone.classList.add("is-dragover");
+});
+dropzone.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  event.dataTransfer.dropEffect = "copy";
+});
+dropzone.addEventListener("dragleave", () => {
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (dragDepth === 0) dropzone.classList.remove("is-dragover");
+});
+dropzone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  dragDepth = 0;
+  dropzone.classList.remove("is-dragover");
+  addFiles(event.dataTransfer?.files ?? []);
+});
+// A file dropped beside the zone must not make the browser navigate away to it.
+for (const type of ["dragover", "drop"]) {
+  window.addEventListener(type, (event) => {
+    if (!dropzone.contains(event.target)) event.preventDefault();
+  });
+}
+document.addEventListener("paste", (event) => {
+  const files = Array.from(event.clipboardData?.files ?? []);
+  if (files.length > 0) {
+    event.preventDefault();
+    addFiles(files);
+  }
+});
+
+// --- one row per file -------------------------------------------------------------------------------
+
+function rowFor(item) {
+  let row = rows.get(item.key);
+  if (row) return row;
+  const preview = URL.createObjectURL(item.file);
+  const progress = el("progress", { max: "100", value: "0", "aria-label": `Upload progress of ${item.file.name}` });
+  const status = el("p", { class: "upload-status", "aria-live": "polite" });
+  const actions = el("div", { class: "upload-actions" });
+  const node = el(
+    "li",
+    { class: "upload-item" },
+    thumbnail(preview, `Preview of ${item.file.name}`, { className: "thumb", loading: "eager" }),
+    el(
+      "div",
+      { class: "upload-main" },
+      el("p", { class: "upload-name", title: item.file.name }, item.file.name),
+      el("p", { class: "upload-meta" }, formatBytes(item.file.size)),
+      progress,
+      status,
+    ),
+    actions,
+  );
+  row = { node, progress, status, actions, state: null };
+  rows.set(item.key, row);
+  list.prepend(node);
+  return row;
+}
+
+function render(item) {
+  const row = rowFor(item);
+  row.node.dataset.state = item.state;
+  row.status.textContent = item.message;
+  const percent = item.total > 0 ? Math.round((item.loaded / item.total) * 100) : 0;
+  if (item.state === STATES.PROCESSING || item.state === STATES.READY) row.progress.value = 100;
+  else row.progress.value = percent;
+  row.progress.hidden = item.done && item.state !== STATES.READY;
+  if (row.state !== item.state) {
+    row.state = item.state;
+    renderActions(item, row);
+  }
+  renderSummary();
+  if (item.state === STATES.READY && lastBatch.length === 1 && lastBatch[0] === item && !queue.busy) {
+    // One file, done: go where people expect, the share page (it shows the delete token once).
+    window.location.assign(`image.html?id=${encodeURIComponent(item.imageId)}`);
+  }
+}
+
+function renderActions(item, row) {
+  clear(row.actions);
+  if (item.state === STATES.READY) {
+    row.actions.append(
+      el("a", { class: "button button-small button-primary", href: `image.html?id=${encodeURIComponent(item.imageId)}` }, "Open share page"),
+      labelled(copyButton("Link", () => imagePageUrl(item.imageId), row.status), `Copy the link to ${item.file.name}`),
+    );
+  } else if (item.canRetry) {
+    row.actions.append(el("button", { type: "button", class: "button button-small", onclick: () => queue.retry(item) }, "Retry"));
+  } else if (item.canCancel) {
+    row.actions.append(
+      el("button", { type: "button", class: "button button-small button-quiet", onclick: () => queue.cancel(item) }, "Cancel"),
+    );
+  }
+}
+
+function renderSummary() {
+  const counts = { ready: 0, failed: 0, active: 0 };
+  for (const [, row] of rows) {
+    if (row.state === STATES.READY) counts.ready += 1;
+    else if ([STATES.FAILED, STATES.REJECTED, STATES.CANCELLED].includes(row.state)) counts.failed += 1;
+    else counts.active += 1;
+  }
+  const parts = [];
+  if (counts.active) parts.push(`${counts.active} in progress`);
+  if (counts.ready) parts.push(`${counts.ready} ready`);
+  if (counts.failed) parts.push(`${counts.failed} not uploaded`);
+  summary.textContent = parts.join(" · ");
+}

@@ -1,0 +1,276 @@
+/**
+ * The image page (image.html?id=…), which is also the share page after an upload: preview, facts, copyable
+ * links and embed snippets, the delete token shown once (for this browser's anonymous uploads), and delete.
+ * Handles the not-found, pending (polls until processed) and rejected states.
+ */
+
+import { ApiError, deleteImage, fileUrl, getImage, thumbnailUrl } from "../api.js";
+import { getUser, isSignedIn } from "../auth.js";
+import { initNav } from "../nav.js";
+import { findUpload, forgetUpload, markTokenShown } from "../uploads-store.js";
+import {
+  $,
+  clear,
+  copyField,
+  el,
+  errorText,
+  formatBytes,
+  formatDate,
+  formatDimensions,
+  imagePageUrl,
+  markLoaded,
+  rejectReasonText,
+  setStatus,
+  sleep,
+} from "../ui.js";
+
+initNav("");
+
+const view = $("#view");
+const id = new URLSearchParams(window.location.search).get("id") || "";
+
+function setTitle(text) {
+  document.title = `${text} — Chitram`;
+}
+
+function stateCard(title, message, ...extra) {
+  clear(view).append(
+    el("section", { class: "state-card full" }, el("h1", {}, title), el("p", {}, message), ...extra),
+  );
+  setTitle(title);
+}
+
+function showNotFound() {
+  stateCard(
+    "Image not found",
+    "There is no image at this address. It may have been deleted, made private by its owner, or the link is incomplete.",
+    el("a", { class: "button button-primary", href: "./" }, "Upload an image"),
+  );
+}
+
+function showPending() {
+  clear(view).append(
+    el(
+      "section",
+      { class: "state-card full", "aria-busy": "true" },
+      el("div", { class: "spinner", role: "presentation" }),
+      el("h1", {}, "Processing…"),
+      el("p", {}, "The image is being checked and its thumbnails made. This page updates by itself."),
+    ),
+  );
+  setTitle("Processing");
+}
+
+function showRejected(image) {
+  forgetUpload(image.id);
+  stateCard(
+    "Image rejected",
+    `“${image.filename}” was not accepted. ${rejectReasonText(image.reject_reason)}`,
+    el("a", { class: "button button-primary", href: "./" }, "Upload another file"),
+  );
+}
+
+function showError(error) {
+  stateCard("Something went wrong", errorText(error), el("a", { class: "button", href: window.location.href }, "Try again"));
+}
+
+async function load() {
+  if (!/^[\w-]{1,100}$/.test(id)) {
+    showNotFound();
+    return;
+  }
+  let delay = 500;
+  for (;;) {
+    let image;
+    try {
+      image = await getImage(id);
+    } catch (error) {
+      if (error instanceof ApiError && error.isNotFound) showNotFound();
+      else showError(error);
+      return;
+    }
+    if (image.status === "ready") {
+      showReady(image);
+      return;
+    }
+    if (image.status === "rejected") {
+      showRejected(image);
+      return;
+    }
+    showPending();
+    await sleep(delay);
+    delay = Math.min(3000, Math.round(delay * 1.5));
+  }
+}
+
+function showReady(image) {
+  setTitle(image.filename || "Image");
+  const direct = fileUrl(image.id);
+  const pageLink = imagePageUrl(image.id);
+  const alt = image.filename || "Uploaded image";
+  const copyStatus = el("p", { class: "visually-hidden", role: "status" });
+
+  const preview = markLoaded(el("img", {
+    id: "preview",
+    src: thumbnailUrl(image.id, 600),
+    alt,
+    // Known dimensions up front avoid layout shift; the 600 px thumbnail keeps the aspect ratio.
+    width: image.width || null,
+    height: image.height || null,
+  }));
+  preview.addEventListener(
+    "error",
+    () => {
+      preview.replaceWith(
+        el(
+          "div",
+          { class: "thumb-missing preview-missing", role: "img", "aria-label": alt },
+          image.visibility === "private"
+            ? "No preview: private images are not served to the browser by link."
+            : "The preview could not be loaded.",
+        ),
+      );
+    },
+    { once: true },
+  );
+  const isPrivate = image.visibility === "private";
+  // A private image's links answer only requests that carry the owner's token, which <img> and <a> cannot.
+  const figure = isPrivate
+    ? el("figure", { class: "preview" }, preview)
+    : el(
+        "figure",
+        { class: "preview" },
+        el("a", { href: direct, title: "Open the full-size file" }, preview),
+        el("figcaption", {}, el("a", { href: direct }, "View full size")),
+      );
+
+  const facts = el(
+    "dl",
+    { class: "facts" },
+    fact("Dimensions", formatDimensions(image.width, image.height), "dimensions"),
+    fact("Size", formatBytes(image.file_size), "size"),
+    fact("Type", image.content_type, "type"),
+    fact("Uploaded", formatDate(image.created_at), "uploaded"),
+    fact("Visibility", visibilityText(image.visibility), "visibility"),
+  );
+
+  const links = isPrivate
+    ? el(
+        "section",
+        { class: "stack-tight", "aria-labelledby": "share-title" },
+        el("h2", { id: "share-title" }, "Share"),
+        el(
+          "p",
+          { class: "status", dataset: { kind: "warning" } },
+          "This image is private: only you can see it, and its links work for nobody else. ",
+          el("a", { href: "mine.html" }, "Make it unlisted or public"),
+          " to share it.",
+        ),
+      )
+    : el(
+        "section",
+        { class: "stack-tight", "aria-labelledby": "share-title" },
+        el("h2", { id: "share-title" }, "Share"),
+        copyField("Page link", pageLink, copyStatus),
+        copyField("Direct link", direct, copyStatus),
+        copyField("Markdown", `![${markdownText(alt)}](${direct})`, copyStatus),
+        copyField("HTML", htmlEmbed(direct, alt, image), copyStatus),
+      );
+
+  const panel = el("div", { class: "panel" }, el("h1", {}, image.filename || "Image"), facts);
+  const local = findUpload(image.id);
+  if (local?.deleteToken && !local.tokenShown) {
+    panel.append(tokenBox(local.deleteToken, copyStatus));
+    markTokenShown(image.id);
+  }
+  panel.append(links, copyStatus);
+  const deleteSection = deleteControls(image, local);
+  if (deleteSection) panel.append(deleteSection);
+
+  clear(view).append(figure, panel);
+}
+
+function fact(label, value, key) {
+  return [el("dt", {}, label), el("dd", { dataset: { fact: key } }, value)];
+}
+
+function visibilityText(visibility) {
+  return (
+    {
+      public: "Public — listed in the gallery",
+      unlisted: "Unlisted — only people with the link",
+      private: "Private — only you",
+    }[visibility] || visibility || "unknown"
+  );
+}
+
+function markdownText(text) {
+  return text.replace(/[[\]\\]/g, "\\$&");
+}
+
+function htmlEmbed(src, alt, image) {
+  const escape = (text) =>
+    String(text).replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]);
+  const size = image.width && image.height ? ` width="${image.width}" height="${image.height}"` : "";
+  return `<img src="${escape(src)}" alt="${escape(alt)}"${size}>`;
+}
+
+function tokenBox(token, status) {
+  return el(
+    "section",
+    { class: "token-box", "aria-labelledby": "token-title", id: "delete-token" },
+    el("h2", { id: "token-title" }, "Save your delete token"),
+    el(
+      "p",
+      {},
+      "This is the only time it is shown. Anyone with it can delete this image; without it (and without an " +
+        "account) nobody can. This browser remembers it for you under My images.",
+    ),
+    copyField("Delete token", token, status),
+  );
+}
+
+/** Delete is offered when this browser has the token, or the signed-in user made the upload here. */
+function deleteControls(image, local) {
+  const ownedHere = local && !local.deleteToken && local.ownerId && local.ownerId === getUser()?.id;
+  const ownedByViewer = image.owner_id && image.owner_id === getUser()?.id;
+  if (!local?.deleteToken && !(isSignedIn() && (ownedHere || ownedByViewer))) return null;
+
+  const status = el("p", { class: "status", role: "status", hidden: true });
+  const section = el("section", { class: "stack-tight", "aria-labelledby": "delete-title" }, el("h2", { id: "delete-title" }, "Delete"));
+  const start = el("button", { type: "button", class: "button button-danger" }, "Delete image…");
+  const confirm = el(
+    "div",
+    { class: "confirm", hidden: true },
+    el("p", {}, "Delete this image for everyone? This cannot be undone."),
+    el("button", { type: "button", class: "button button-danger-solid", id: "confirm-delete" }, "Delete permanently"),
+    el("button", { type: "button", class: "button", id: "cancel-delete" }, "Cancel"),
+  );
+  start.addEventListener("click", () => {
+    start.hidden = true;
+    confirm.hidden = false;
+    confirm.querySelector("#cancel-delete").focus();
+  });
+  confirm.querySelector("#cancel-delete").addEventListener("click", () => {
+    confirm.hidden = true;
+    start.hidden = false;
+    start.focus();
+  });
+  confirm.querySelector("#confirm-delete").addEventListener("click", async (event) => {
+    event.target.disabled = true;
+    try {
+      await deleteImage(image.id, local?.deleteToken);
+      forgetUpload(image.id);
+      stateCard("Image deleted", `“${image.filename}” and its thumbnails are gone.`, el("a", { class: "button button-primary", href: "./" }, "Upload another image"));
+      $("h1", view).setAttribute("tabindex", "-1");
+      $("h1", view).focus();
+    } catch (error) {
+      event.target.disabled = false;
+      setStatus(status, errorText(error), "error");
+    }
+  });
+  section.append(start, confirm, status);
+  return section;
+}
+
+load();

@@ -1,0 +1,50 @@
+/**
+ * This browser's uploads, remembered in localStorage so anonymous users can find (and delete) what they
+ * uploaded: id, filename, the delete token (anonymous uploads only), who owned it, and whether the token has
+ * been shown on the share page yet (it is shown once, prominently; afterwards it stays usable here).
+ */
+
+const KEY = "chitram.uploads";
+const MAX_ENTRIES = 200;
+
+function readAll() {
+  try {
+    const value = JSON.parse(localStorage.getItem(KEY) || "[]");
+    return Array.isArray(value) ? value.filter((entry) => entry && typeof entry.id === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function writeAll(entries) {
+  localStorage.setItem(KEY, JSON.stringify(entries.slice(0, MAX_ENTRIES)));
+}
+
+export function listUploads() {
+  return readAll();
+}
+
+export function findUpload(id) {
+  return readAll().find((entry) => entry.id === id) ?? null;
+}
+
+export function rememberUpload({ id, filename, deleteToken, ownerId }) {
+  const entries = readAll().filter((entry) => entry.id !== id);
+  entries.unshift({
+    id,
+    filename,
+    deleteToken: deleteToken || null,
+    ownerId: ownerId || null,
+    tokenShown: false,
+    uploadedAt: new Date().toISOString(),
+  });
+  writeAll(entries);
+}
+
+export function markTokenShown(id) {
+  writeAll(readAll().map((entry) => (entry.id === id ? { ...entry, tokenShown: true } : entry)));
+}
+
+export function forgetUpload(id) {
+  writeAll(readAll().filter((entry) => entry.id !== id));
+}
