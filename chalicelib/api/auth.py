@@ -20,7 +20,6 @@ from chalicelib.api.responses import handles_errors, json_response
 from chalicelib.auth.store import User
 from chalicelib.auth.tokens import IssuedToken
 from chalicelib.errors import ValidationFailed
-from chalicelib.services.images import describe
 from chalicelib.services.users import describe_user
 
 auth_api = Blueprint(__name__)
@@ -127,7 +126,9 @@ def my_images() -> Response:
         limit=params.get("limit") if params else None,
         cursor=params.get("cursor") if params else None,
     )
-    return json_response({"items": [describe(image) for image in page.items], "next_cursor": page.next_cursor})
+    service = composition.image_service()
+    items = [service.describe_for(image, viewer) for image in page.items]
+    return json_response({"items": items, "next_cursor": page.next_cursor})
 
 
 # --- OpenAPI: these routes' part of the published document (chalicelib.api.docs merges it in) -----------------

@@ -103,8 +103,9 @@ def gallery() -> Response:
 @handles_errors
 def get_image(image_id: str) -> Response:
     viewer = context.viewer(images_api.current_request)
-    image, cache_status = composition.image_service().get(image_id, viewer)
-    return json_response(describe(image), headers={"X-Cache": cache_status})
+    service = composition.image_service()
+    image, cache_status = service.get(image_id, viewer)
+    return json_response(service.describe_for(image, viewer), headers={"X-Cache": cache_status})
 
 
 @images_api.route("/api/v1/images/{image_id}/file", methods=["GET"])

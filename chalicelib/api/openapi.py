@@ -90,6 +90,16 @@ SCHEMAS: dict[str, Any] = {
             "thumbnails": {"type": "object", "additionalProperties": {"type": "string"}},
             "sha256": {"type": ["string", "null"]},
             "reject_reason": {"type": "string"},
+            "is_owner": {"type": "boolean", "description": "Whether the bearer of the request owns the image"},
+            "owner_links": {
+                "type": "object",
+                "description": "Owner only: short-lived presigned URLs (an <img> cannot send a bearer token)",
+                "properties": {
+                    "file": {"type": "string", "format": "uri"},
+                    "thumbnails": {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}},
+                    "expires_in": {"type": "integer"},
+                },
+            },
         },
     },
     "UploadedImage": {

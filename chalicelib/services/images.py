@@ -274,6 +274,31 @@ class ImageService:
     def gallery(self, *, limit: object, cursor: str | None) -> Page:
         return self.records.gallery_page(self._check_limit(limit), cursor)
 
+    def owner_links(self, image: Image, viewer: Viewer) -> dict[str, Any] | None:
+        """Short-lived presigned URLs of a ready image, for its owner only, else None.
+
+        The web page shows a private image with ``<img src>``, which cannot send a bearer token, so the owner's
+        metadata carries the links themselves (made per request, never cached: they expire).
+        """
+        if image.status != READY or not image.file_key or viewer.user_id is None or image.owner != viewer.user_id:
+            return None
+        expires = self.settings.download_url_expires_seconds
+        return {
+            "file": self.storage.presign_get(image.file_key, expires_seconds=expires, filename=image.filename),
+            "thumbnails": {
+                size: self.storage.presign_get(key, expires_seconds=expires) for size, key in image.thumbnails.items()
+            },
+            "expires_in": expires,
+        }
+
+    def describe_for(self, image: Image, viewer: Viewer) -> dict[str, Any]:
+        """``describe`` plus what only this viewer may see: ``is_owner`` and, for the owner, ``owner_links``."""
+        body = describe(image)
+        body["is_owner"] = viewer.user_id is not None and image.owner == viewer.user_id
+        if links := self.owner_links(image, viewer):
+            body["owner_links"] = links
+        return body
+
     def owned_by(self, owner: str, *, limit: object, cursor: str | None) -> Page:
         return self.records.owner_page(owner, self._check_limit(limit), cursor)
 

@@ -318,3 +318,22 @@ def test_upload_urls_that_never_arrive_give_their_quota_back_once_expired(
     later = service.clock() + service.settings.pending_ttl_seconds + 1
     monkeypatch.setattr(service, "clock", lambda: later)
     assert upload_url(client, ada).status_code == 201  # the refusal recounted, and the expired one is gone
+
+
+def test_owner_gets_presigned_links_that_nobody_else_gets(
+    client: Client, ada: dict[str, str], bob: dict[str, str]
+) -> None:
+    image = upload(client, ada, visibility="private")
+    mine = body(client.http.get(f"/api/v1/images/{image['id']}", headers=ada))
+    assert mine["is_owner"] is True
+    links = mine["owner_links"]
+    assert sorted(links["thumbnails"], key=int) == ["150", "300", "600"]
+    assert "X-Amz-Signature=" in links["file"]
+    assert links["expires_in"] == get_settings().download_url_expires_seconds
+    listed = body(client.http.get("/api/v1/users/me/images", headers=ada))["items"][0]
+    assert listed["owner_links"]["thumbnails"].keys() == links["thumbnails"].keys()
+    assert patch(client, image["id"], ada, "unlisted").status_code == 200
+    for viewer in (bob, {}):
+        theirs = body(client.http.get(f"/api/v1/images/{image['id']}", headers=viewer))
+        assert theirs["is_owner"] is False
+        assert "owner_links" not in theirs
