@@ -114,7 +114,7 @@ def user_service() -> UserService:
 
 @lru_cache(maxsize=1)
 def processor() -> Processor:
-    return Processor(get_settings(), image_records(), storage(), metadata_cache(), time.time)
+    return Processor(get_settings(), image_records(), storage(), metadata_cache(), time.time, quota=user_quotas())
 
 
 def reset() -> None:

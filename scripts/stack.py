@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from scripts.processes import die_with_parent  # noqa: E402
-from tests.redis_servers import RedisProcess, start_redis  # noqa: E402
+from scripts.redis_servers import RedisProcess, start_redis  # noqa: E402
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"

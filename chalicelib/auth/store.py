@@ -226,6 +226,28 @@ class UserStore:
                 ]
             )
 
+    def adjust_bytes(self, user_id: str, *, delta: int) -> None:
+        """Correct the byte counter by ``delta`` (a claimed size replaced by the real one); never below zero."""
+        if delta == 0:
+            return
+        try:
+            UserRecord(id=user_id).update(
+                actions=[UserRecord.bytes_used.add(delta)],
+                condition=UserRecord.id.exists() & (UserRecord.bytes_used >= max(0, -delta)),
+            )
+            return
+        except PynamoDBException as exc:
+            if not _condition_failed(exc):
+                raise MetadataUnavailable() from exc
+        user = self.get(user_id)
+        if user is None:
+            return
+        with _translate("adjust_bytes"):
+            UserRecord(id=user_id).update(
+                actions=[UserRecord.bytes_used.set(max(0, user.bytes_used + delta))],
+                condition=UserRecord.id.exists(),
+            )
+
     def release(self, user_id: str, *, size: int) -> None:
         """Take back one image and its bytes; counters never go below zero (they are bookkeeping, not law)."""
         try:

@@ -26,7 +26,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib import imaging, metrics
 from chalicelib.cache.metadata import CacheStatus, MetadataCache
@@ -45,6 +45,7 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.records import PENDING, READY, VISIBILITIES, Image, ImageRecords, Page
+from chalicelib.services.ports import Quota
 from chalicelib.services.processor import apply_processing, store_renditions, utc_now_iso
 from chalicelib.settings import Settings
 from chalicelib.storage import Storage, original_key
@@ -104,18 +105,6 @@ class Viewer:
 
 
 ANONYMOUS = Viewer()
-
-
-class Quota(Protocol):
-    """Per-owner counters: ``reserve`` raises a quota error when the image would not fit."""
-
-    def reserve(self, owner: str, size: int) -> None: ...
-
-    def release(self, owner: str, size: int) -> None: ...
-
-    def reconcile(self, owner: str, image_count: int, bytes_used: int) -> None:
-        """Overwrite the counters with a recount (they drift: claimed vs real sizes, expired pending uploads)."""
-        ...
 
 
 def check_visibility(visibility: object, viewer: Viewer) -> str:

@@ -27,6 +27,7 @@ from chalicelib import imaging, logs, metrics
 from chalicelib.cache.metadata import MetadataCache
 from chalicelib.errors import FileTooLarge, ImageNotFound, ImageNotPending, InvalidImage, RejectReason
 from chalicelib.records import PENDING, Image, ImageRecords
+from chalicelib.services.ports import Quota
 from chalicelib.settings import Settings
 from chalicelib.storage import Storage, file_key, image_id_from_original_key, thumbnail_key
 
@@ -102,6 +103,7 @@ class Processor:
     storage: Storage
     cache: MetadataCache
     clock: Callable[[], float]
+    quota: Quota | None = None
 
     def handle_object(self, key: str) -> Outcome:
         image_id = image_id_from_original_key(key)
@@ -154,12 +156,23 @@ class Processor:
             return "duplicate"
         self.cache.invalidate(image.id)
         self.storage.delete([key])
+        self._correct_quota(image, ready)
         log.info(
             "image ready",
             extra={"image_id": image.id, "width": ready.width, "height": ready.height, "bytes": ready.size},
         )
         metrics.record_upload(len(data), path="presigned")
         return "ready"
+
+    def _correct_quota(self, pending: Image, ready: Image) -> None:
+        """The upload was counted at its claimed size; count the size it really has."""
+        if pending.owner is None or self.quota is None or ready.size == pending.size:
+            return
+        try:
+            self.quota.adjust(pending.owner, ready.size - pending.size)
+        except Exception:
+            # The image is ready either way; a recount on the owner's next refused upload heals the counter.
+            log.exception("could not correct the quota", extra={"image_id": pending.id, "owner": pending.owner})
 
     def _reject(self, image: Image, key: str, reason: RejectReason, now: str) -> Outcome:
         with contextlib.suppress(ImageNotPending):

@@ -249,3 +249,6 @@ class UserQuotas:
 
     def reconcile(self, owner: str, image_count: int, bytes_used: int) -> None:
         self.store.set_usage(owner, image_count=image_count, bytes_used=bytes_used)
+
+    def adjust(self, owner: str, bytes_delta: int) -> None:
+        self.store.adjust_bytes(owner, delta=bytes_delta)

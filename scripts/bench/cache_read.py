@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench/cache_read.py [--reads 20000] [--repeat 7]
 
-Starts three throwaway redis-servers (``tests/redis_servers.py``), caches one realistic image record through
+Starts three throwaway redis-servers (``scripts/redis_servers.py``), caches one realistic image record through
 ``RedisMetadataCache``, then times, in this process over loopback:
 
 (a) ``redis.Redis.get(key)`` on the owning node (a client of its own, same settings as ours);
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from chalicelib.cache.metadata import RedisMetadataCache, cache_key  # noqa: E402
 from chalicelib.cache.nodes import RedisNodes, default_client_factory  # noqa: E402
-from tests.redis_servers import redis_servers  # noqa: E402
+from scripts.redis_servers import redis_servers  # noqa: E402
 
 RECORD = {
     "id": "Zx81kQ2mT9",

@@ -14,8 +14,8 @@ from chalice.test import Client
 
 from chalicelib import composition
 from chalicelib.auth.mailer import MemoryOutbox
+from scripts.redis_servers import RedisProcess, redis_servers
 from tests.functional.conftest import body
-from tests.redis_servers import RedisProcess, redis_servers
 
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -337,3 +337,16 @@ def test_owner_gets_presigned_links_that_nobody_else_gets(
         theirs = body(client.http.get(f"/api/v1/images/{image['id']}", headers=viewer))
         assert theirs["is_owner"] is False
         assert "owner_links" not in theirs
+
+
+def test_processing_corrects_the_owners_bytes_from_the_claimed_to_the_real_size(
+    client: Client, ada: dict[str, str]
+) -> None:
+    data = make_jpeg(320, 240)
+    ticket = body(upload_url(client, ada, size=len(data) * 3))  # the claim is only an upper bound
+    assert usage(client, ada)["bytes_used"] == len(data) * 3
+    boto3.client("s3").put_object(Bucket=get_settings().bucket_name, Key=f"originals/{ticket['id']}", Body=data)
+    assert drain_queue() == []
+    meta = body(client.http.get(f"/api/v1/images/{ticket['id']}", headers=ada))
+    assert meta["status"] == "ready"
+    assert usage(client, ada) == {"image_count": 1, "bytes_used": meta["file_size"]}

@@ -13,8 +13,8 @@ import pytest
 from chalice.local import LambdaEventConverter
 from chalice.test import Client
 
+from scripts.redis_servers import RedisProcess, redis_servers
 from tests.functional.conftest import body
-from tests.redis_servers import RedisProcess, redis_servers
 
 JSON = {"Content-Type": "application/json"}
 UPLOAD = json.dumps({"filename": "a.jpg", "content_type": "image/jpeg", "size": 100})

@@ -11,7 +11,7 @@ from chalicelib.cache.metadata import RedisMetadataCache, cache_key
 from chalicelib.cache.nodes import RedisNodes
 from chalicelib.errors import RateLimited
 from chalicelib.ratelimit import RateLimiter
-from tests.redis_servers import RedisProcess, redis_servers
+from scripts.redis_servers import RedisProcess, redis_servers
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ child, bound to 127.0.0.1, with persistence off (``--save '' --appendonly no``) 
     server.restart()                  # same port, same directory, empty dataset
     server.stop()                     # SIGTERM (then SIGKILL), and the temporary directory goes
 
-``python -m tests.redis_servers 3`` starts three and prints ``REDIS_NODES=...`` until interrupted.
+``python -m scripts.redis_servers 3`` starts three and prints ``REDIS_NODES=...`` until interrupted.
 """
 
 from __future__ import annotations
