@@ -99,7 +99,7 @@ def auth_provider() -> TokenProvider:
             max_age_seconds=settings.oidc_jwks_max_age_seconds,
         )
         return OidcProvider(issuer=settings.oidc_issuer, audience=settings.oidc_audience, jwks=jwks)
-    return LocalProvider(local_tokens())
+    return LocalProvider(local_tokens(), token_version=user_store().token_version)
 
 
 @lru_cache(maxsize=1)

@@ -113,6 +113,9 @@ class UserRecord(Model):
     # removes it with a conditional write (single use).
     reset_token_hash = UnicodeAttribute(null=True)
     reset_expires_at = NumberAttribute(null=True)
+    # Bumped when the password is reset: tokens carry the version they were issued under ("ver"), so every
+    # token issued before the reset stops working at once.
+    token_version = NumberAttribute(default=0)
 
 
 ALL_MODELS: tuple[type[Model], ...] = (ImageRecord, UserRecord)

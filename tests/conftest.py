@@ -104,9 +104,14 @@ def stack() -> Iterator[Stack]:
 
     config = StackConfig.ephemeral(
         s3_sqs_endpoint=os.environ.get("CHITRAM_S3_SQS_ENDPOINT") or None,
-        # Every test uploads from 127.0.0.1 (chalice local reports no other address), so the per-address
-        # upload limit is lifted here; tests/functional/test_rate_limits.py covers it with crafted events.
-        extra_env={"RATE_LIMIT_UPLOADS_PER_MINUTE": "0"},
+        # Every test comes from 127.0.0.1 (chalice local reports no other address), so the per-address limits
+        # are lifted here (0 = unlimited); the functional tier tests them with crafted source addresses
+        # (tests/functional/test_rate_limits.py, test_auth_routes.py). Per-email login limits stay on.
+        extra_env={
+            "RATE_LIMIT_UPLOADS_PER_MINUTE": "0",
+            "RATE_LIMIT_LOGIN_PER_IP": "0",
+            "RATE_LIMIT_REGISTER_PER_IP": "0",
+        },
     )
     running = Stack(config).start(timeout=90)
     try:

@@ -66,14 +66,26 @@ class TokenProvider(Protocol):
 
 
 class LocalProvider:
+    """Our own HS256 tokens. With ``token_version`` (a user lookup), a token also has to carry the user's current
+    version: a password reset bumps it, which signs out every token issued before, and a deleted account's
+    tokens stop working."""
+
     name = "local"
 
-    def __init__(self, tokens: LocalTokens) -> None:
+    def __init__(self, tokens: LocalTokens, token_version: Callable[[str], int | None] | None = None) -> None:
         self.tokens = tokens
+        self.token_version = token_version
 
     def authenticate(self, token: str) -> Principal:
         claims = self.tokens.verify(token)
-        return Principal(user_id=str(claims["sub"]), provider=self.name, claims=claims)
+        user_id = str(claims["sub"])
+        if self.token_version is not None:
+            current = self.token_version(user_id)
+            if current is None:
+                raise InvalidToken("The account for this token no longer exists.")
+            if claims.get("ver", 0) != current:
+                raise InvalidToken("This token was signed out when the password changed. Sign in again.")
+        return Principal(user_id=user_id, provider=self.name, claims=claims)
 
 
 def fetch_jwks(url: str) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class User:
     bytes_used: int = 0
     reset_token_hash: str | None = None
     reset_expires_at: int | None = None
+    token_version: int = 0
 
 
 def _to_user(record: UserRecord) -> User:
@@ -60,6 +61,7 @@ def _to_user(record: UserRecord) -> User:
         bytes_used=int(record.bytes_used or 0),
         reset_token_hash=record.reset_token_hash,
         reset_expires_at=None if record.reset_expires_at is None else int(record.reset_expires_at),
+        token_version=int(record.token_version or 0),
     )
 
 
@@ -118,6 +120,11 @@ class UserStore:
                 return None
         return _to_user(record) if record.kind == "user" else None
 
+    def token_version(self, user_id: str) -> int | None:
+        """The version a valid token of this user must carry; None if there is no such user."""
+        user = self.get(user_id)
+        return None if user is None else user.token_version
+
     def find_by_email(self, email: str) -> User | None:
         with _translate("find_by_email"):
             try:
@@ -175,6 +182,7 @@ class UserStore:
                     UserRecord.reset_expires_at.remove(),
                     UserRecord.failed_logins.set(0),
                     UserRecord.locked_until.remove(),
+                    UserRecord.token_version.add(1),  # signs out every token issued before the reset
                 ],
                 condition=(UserRecord.reset_token_hash == token_hash) & (UserRecord.reset_expires_at > now),
             )

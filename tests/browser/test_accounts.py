@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
 import pytest
@@ -11,33 +10,19 @@ from playwright.sync_api import Page, expect
 
 from scripts.stack import Stack
 from tests.browser.support import (
+    PASSWORD,
     PROCESSING_TIMEOUT_MS,
     api_call,
     dimensions,
     image_id_from,
+    new_email,
+    register,
+    session_token,
     wait_for_loaded_image,
 )
 from tests.conftest import make_jpeg
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "correct horse battery"
-
-
-def new_email() -> str:
-    return f"browser-{uuid.uuid4().hex[:12]}@example.com"
-
-
-def register(page: Page, email: str) -> None:
-    page.goto("/register.html")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    expect(page).to_have_url(re.compile(r"/mine\.html$"))
-
-
-def session_token(page: Page) -> str:
-    return str(page.evaluate("JSON.parse(localStorage.getItem('chitram.session')).token"))
 
 
 def test_register_sign_in_upload_make_private_and_sign_out_hides_the_image(

@@ -245,6 +245,19 @@ def test_password_reset_token_works_once_and_unlocks_the_account(client: Client)
     assert body(again) == envelope("INVALID_RESET_TOKEN", "The password reset token is not valid or has expired.")
 
 
+def test_a_password_reset_signs_out_every_earlier_token(client: Client) -> None:
+    old = register(client)["access_token"]
+    assert client.http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {old}"}).status_code == 200
+    post(client, "/api/v1/auth/password-reset", {"email": "ada@example.com"})
+    token = (outbox().sent[-1].data or {})["token"]
+    post(client, "/api/v1/auth/password-reset/confirm", {"token": token, "new_password": "a brand new password"})
+    refused = client.http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {old}"})
+    assert refused.status_code == 401
+    assert body(refused)["detail"]["code"] == "INVALID_TOKEN"
+    fresh = body(login(client, password="a brand new password"))["access_token"]
+    assert client.http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+
+
 def test_only_the_newest_reset_token_is_valid(client: Client) -> None:
     register(client)
     post(client, "/api/v1/auth/password-reset", {"email": "ada@example.com"})

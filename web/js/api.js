@@ -164,3 +164,25 @@ export function myImages({ cursor, limit = 24 } = {}) {
   if (cursor) query.set("cursor", cursor);
   return request("GET", `/api/v1/users/me/images?${query}`);
 }
+
+/** Always answered 202 whether or not the address is registered (the answer must not tell). */
+export function requestPasswordReset(email) {
+  return request("POST", "/api/v1/auth/password-reset", { json: { email }, auth: false });
+}
+
+export function confirmPasswordReset(token, newPassword) {
+  return request("POST", "/api/v1/auth/password-reset/confirm", {
+    json: { token, new_password: newPassword },
+    auth: false,
+  });
+}
+
+// --- what an image's owner gets ------------------------------------------------------------------
+
+/**
+ * The thumbnail to show for an image: for its owner the presigned link the metadata carries (the only way a
+ * private image reaches an <img>, which cannot send the bearer token), else the public redirect route.
+ */
+export function previewUrl(image, size) {
+  return image?.owner_links?.thumbnails?.[String(size)] || thumbnailUrl(image.id, size);
+}

@@ -5,6 +5,7 @@
 
 const SESSION_KEY = "chitram.session";
 const NOTICE_KEY = "chitram.notice";
+const EMAIL_KEY = "chitram.handover-email";
 const listeners = new Set();
 
 function readSession() {
@@ -60,6 +61,18 @@ export function takeNotice() {
 
 export function leaveNotice(text) {
   sessionStorage.setItem(NOTICE_KEY, text);
+}
+
+/** The address typed on one page, for the next (sign-in → reset password), consumed on read; tab-scoped. */
+export function handOverEmail(email) {
+  if (email) sessionStorage.setItem(EMAIL_KEY, email);
+  else sessionStorage.removeItem(EMAIL_KEY);
+}
+
+export function takeHandedOverEmail() {
+  const email = sessionStorage.getItem(EMAIL_KEY);
+  sessionStorage.removeItem(EMAIL_KEY);
+  return email;
 }
 
 export function onAuthChange(listener) {

@@ -1,15 +1,27 @@
 /**
- * The site header shared by every page: marks the current link, shows who is signed in (or the sign-in and
- * register links), the sign-out button, and one-time notices (e.g. "your session has ended").
+ * The page shell shared by every page: the skip link, the site header (brand, main navigation with the current
+ * page marked, who is signed in or the sign-in/register links, sign out), the notice line for one-time notices
+ * (e.g. "your session has ended") and the footer.
+ *
+ * Each HTML page holds only its <head> (which must stay static: charset, CSP, title, stylesheet) and its own
+ * <main id="main">; initNav() builds the rest around that <main>, so the shared markup lives here once.
  */
 
 import { getUser, isSignedIn, leaveNotice, onAuthChange, signOut, takeNotice } from "./auth.js";
 import { $, clear, el, setStatus } from "./ui.js";
 
+const NAV_LINKS = [
+  ["home", "./", "Upload"],
+  ["gallery", "gallery.html", "Gallery"],
+  ["mine", "mine.html", "My images"],
+];
+
+const FOOTER_TEXT =
+  "Chitram — simple image hosting. Uploads are checked and processed before they are shared; location data is removed.";
+
+/** Build the shell around the page's <main> (once) and mark `current` ("home", "gallery", "mine", …). */
 export function initNav(current) {
-  for (const link of document.querySelectorAll("[data-nav]")) {
-    if (link.dataset.nav === current) link.setAttribute("aria-current", "page");
-  }
+  renderShell(current);
   renderAccount();
   onAuthChange(() => {
     renderAccount();
@@ -24,6 +36,35 @@ export function initNav(current) {
 export function showNotice(text, kind = "info") {
   const node = $("#notice");
   if (node) setStatus(node, text, kind);
+}
+
+function renderShell(current) {
+  if ($(".site-header")) return;
+  const main = $("#main");
+  const links = NAV_LINKS.map(([key, href, label]) =>
+    el("li", {}, el("a", { href, "data-nav": key, "aria-current": key === current ? "page" : null }, label)),
+  );
+  const header = el(
+    "header",
+    { class: "site-header" },
+    el(
+      "div",
+      { class: "header-inner" },
+      el("a", { class: "brand", href: "./" }, el("img", { src: "favicon.svg", alt: "", width: 28, height: 28 }), el("span", {}, "Chitram")),
+      el("nav", { class: "site-nav", "aria-label": "Main" }, el("ul", {}, links)),
+      el("div", { class: "account", id: "account" }),
+    ),
+  );
+  const notice = el("div", { class: "notice-wrap" }, el("p", { id: "notice", class: "notice", role: "status", hidden: true }));
+  const footer = el("footer", { class: "site-footer" }, el("p", {}, FOOTER_TEXT));
+  const skip = el("a", { class: "skip-link", href: "#main" }, "Skip to content");
+  if (main) {
+    main.before(skip, header, notice);
+    main.after(footer);
+  } else {
+    document.body.prepend(skip, header, notice);
+    document.body.append(footer);
+  }
 }
 
 function renderAccount() {

@@ -189,3 +189,41 @@ export function sleep(ms, signal) {
 export function imagePageUrl(id) {
   return new URL(`image.html?id=${encodeURIComponent(id)}`, document.baseURI).href;
 }
+
+/** A problem the page found in a form before asking the server: shown like the server's own errors. */
+export class FormProblem extends Error {
+  constructor(message, field = null) {
+    super(message);
+    this.name = "FormProblem";
+    this.field = field;
+  }
+}
+
+/**
+ * Handle a form's submit: `action()` runs with the submit button disabled and `errorNode` cleared. If it throws,
+ * a FormProblem's message is shown and its field focused; anything else (an ApiError) shows errorText() and then
+ * `onError(error)` runs, with the button enabled again.
+ */
+export function onSubmit(form, errorNode, action, { onError } = {}) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    setStatus(errorNode, "");
+    let failure = null;
+    try {
+      await action();
+    } catch (error) {
+      failure = error;
+    }
+    button.disabled = false;
+    if (!failure) return;
+    if (failure instanceof FormProblem) {
+      setStatus(errorNode, failure.message, "error");
+      failure.field?.focus();
+      return;
+    }
+    setStatus(errorNode, errorText(failure), "error");
+    onError?.(failure);
+  });
+}

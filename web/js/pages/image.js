@@ -1,13 +1,15 @@
 /**
  * The image page (image.html?id=…), which is also the share page after an upload: preview, facts, copyable
  * links and embed snippets, the delete token shown once (for this browser's anonymous uploads), and delete.
+ * Its owner (the API says `is_owner`) also gets the visibility switch, delete without a token, and the preview
+ * of a private image through the presigned `owner_links`, wherever the upload was made.
  * Handles the not-found, pending (polls until processed) and rejected states.
  */
 
-import { ApiError, deleteImage, fileUrl, getImage, thumbnailUrl } from "../api.js";
-import { getUser, isSignedIn } from "../auth.js";
-import { initNav } from "../nav.js";
+import { ApiError, deleteImage, fileUrl, getImage, previewUrl } from "../api.js";
+import { initNav, showNotice } from "../nav.js";
 import { findUpload, forgetUpload, markTokenShown } from "../uploads-store.js";
+import { visibilitySelect, visibilityText } from "../visibility.js";
 import {
   $,
   clear,
@@ -103,46 +105,40 @@ async function load() {
   }
 }
 
+// When the owner's presigned links (owner_links) stop working; see fullSizeLink().
+let ownerLinksExpireAt = 0;
+
 function showReady(image) {
   setTitle(image.filename || "Image");
-  const direct = fileUrl(image.id);
-  const pageLink = imagePageUrl(image.id);
   const alt = image.filename || "Uploaded image";
   const copyStatus = el("p", { class: "visually-hidden", role: "status" });
+  ownerLinksExpireAt = Date.now() + 1000 * (Number(image.owner_links?.expires_in) || 0);
 
-  const preview = markLoaded(el("img", {
-    id: "preview",
-    src: thumbnailUrl(image.id, 600),
-    alt,
-    // Known dimensions up front avoid layout shift; the 600 px thumbnail keeps the aspect ratio.
-    width: image.width || null,
-    height: image.height || null,
-  }));
+  const preview = markLoaded(
+    el("img", {
+      id: "preview",
+      src: previewUrl(image, 600),
+      alt,
+      // Known dimensions up front avoid layout shift; the 600 px thumbnail keeps the aspect ratio.
+      width: image.width || null,
+      height: image.height || null,
+    }),
+  );
   preview.addEventListener(
     "error",
     () => {
       preview.replaceWith(
-        el(
-          "div",
-          { class: "thumb-missing preview-missing", role: "img", "aria-label": alt },
-          image.visibility === "private"
-            ? "No preview: private images are not served to the browser by link."
-            : "The preview could not be loaded.",
-        ),
+        el("div", { class: "thumb-missing preview-missing", role: "img", "aria-label": alt }, "The preview could not be loaded."),
       );
     },
     { once: true },
   );
-  const isPrivate = image.visibility === "private";
-  // A private image's links answer only requests that carry the owner's token, which <img> and <a> cannot.
-  const figure = isPrivate
-    ? el("figure", { class: "preview" }, preview)
-    : el(
-        "figure",
-        { class: "preview" },
-        el("a", { href: direct, title: "Open the full-size file" }, preview),
-        el("figcaption", {}, el("a", { href: direct }, "View full size")),
-      );
+  const figure = el(
+    "figure",
+    { class: "preview" },
+    fullSizeLink(image, { title: "Open the full-size file" }, preview),
+    el("figcaption", {}, fullSizeLink(image, {}, "View full size")),
+  );
 
   const facts = el(
     "dl",
@@ -154,54 +150,95 @@ function showReady(image) {
     fact("Visibility", visibilityText(image.visibility), "visibility"),
   );
 
-  const links = isPrivate
-    ? el(
-        "section",
-        { class: "stack-tight", "aria-labelledby": "share-title" },
-        el("h2", { id: "share-title" }, "Share"),
-        el(
-          "p",
-          { class: "status", dataset: { kind: "warning" } },
-          "This image is private: only you can see it, and its links work for nobody else. ",
-          el("a", { href: "mine.html" }, "Make it unlisted or public"),
-          " to share it.",
-        ),
-      )
-    : el(
-        "section",
-        { class: "stack-tight", "aria-labelledby": "share-title" },
-        el("h2", { id: "share-title" }, "Share"),
-        copyField("Page link", pageLink, copyStatus),
-        copyField("Direct link", direct, copyStatus),
-        copyField("Markdown", `![${markdownText(alt)}](${direct})`, copyStatus),
-        copyField("HTML", htmlEmbed(direct, alt, image), copyStatus),
-      );
-
   const panel = el("div", { class: "panel" }, el("h1", {}, image.filename || "Image"), facts);
   const local = findUpload(image.id);
   if (local?.deleteToken && !local.tokenShown) {
     panel.append(tokenBox(local.deleteToken, copyStatus));
     markTokenShown(image.id);
   }
-  panel.append(links, copyStatus);
+  let share = shareSection(image, copyStatus);
+  if (image.is_owner) {
+    // Before Share: the switch is what makes a private image shareable.
+    panel.append(
+      visibilitySection(image, (visibility) => {
+        image.visibility = visibility;
+        $('[data-fact="visibility"]', facts).textContent = visibilityText(visibility);
+        const replacement = shareSection(image, copyStatus);
+        share.replaceWith(replacement);
+        share = replacement;
+        for (const link of figure.querySelectorAll("a[data-full-size]")) link.href = fullSizeHref(image);
+      }),
+    );
+  }
+  panel.append(share, copyStatus);
   const deleteSection = deleteControls(image, local);
   if (deleteSection) panel.append(deleteSection);
 
   clear(view).append(figure, panel);
 }
 
-function fact(label, value, key) {
-  return [el("dt", {}, label), el("dd", { dataset: { fact: key } }, value)];
+/** The public route for public and unlisted images; for a private one only its owner's presigned link works. */
+function fullSizeHref(image) {
+  return image.visibility === "private" ? image.owner_links?.file || null : fileUrl(image.id);
 }
 
-function visibilityText(visibility) {
-  return (
-    {
-      public: "Public — listed in the gallery",
-      unlisted: "Unlisted — only people with the link",
-      private: "Private — only you",
-    }[visibility] || visibility || "unknown"
+function fullSizeLink(image, attributes, ...children) {
+  const link = el("a", { ...attributes, href: fullSizeHref(image), dataset: { fullSize: "" } }, ...children);
+  link.addEventListener("click", async (event) => {
+    // The presigned link has expired while the page stayed open: ask the API for a fresh one first.
+    if (image.visibility !== "private" || Date.now() < ownerLinksExpireAt - 5000) return;
+    event.preventDefault();
+    try {
+      const fresh = await getImage(image.id);
+      if (!fresh.owner_links?.file) return;
+      image.owner_links = fresh.owner_links;
+      ownerLinksExpireAt = Date.now() + 1000 * (Number(fresh.owner_links.expires_in) || 0);
+      window.location.assign(fresh.owner_links.file);
+    } catch (error) {
+      showNotice(errorText(error), "error");
+    }
+  });
+  return link;
+}
+
+function shareSection(image, copyStatus) {
+  const section = el("section", { class: "stack-tight", "aria-labelledby": "share-title" }, el("h2", { id: "share-title" }, "Share"));
+  if (image.visibility === "private") {
+    section.append(
+      el(
+        "p",
+        { class: "status", dataset: { kind: "warning" } },
+        "This image is private: only you can see it, and its links work for nobody else. Make it unlisted or " +
+          "public to share it.",
+      ),
+    );
+    return section;
+  }
+  const direct = fileUrl(image.id);
+  const alt = image.filename || "Uploaded image";
+  section.append(
+    copyField("Page link", imagePageUrl(image.id), copyStatus),
+    copyField("Direct link", direct, copyStatus),
+    copyField("Markdown", `![${markdownText(alt)}](${direct})`, copyStatus),
+    copyField("HTML", htmlEmbed(direct, alt, image), copyStatus),
   );
+  return section;
+}
+
+/** The owner's switch: who may see the image. */
+function visibilitySection(image, onSaved) {
+  const status = el("p", { class: "hint", role: "status" });
+  const { label, select } = visibilitySelect(image, { status, label: "Who can see it", onSaved });
+  return el(
+    "section",
+    { class: "stack-tight", "aria-labelledby": "visibility-title" },
+    el("h2", { id: "visibility-title" }, "Visibility"),
+    el("div", { class: "field" }, label, select, status),
+  );
+}
+
+function fact(label, value, key) {
+  return [el("dt", {}, label), el("dd", { dataset: { fact: key } }, value)];
 }
 
 function markdownText(text) {
@@ -230,11 +267,10 @@ function tokenBox(token, status) {
   );
 }
 
-/** Delete is offered when this browser has the token, or the signed-in user made the upload here. */
+/** Delete is offered to the owner (the bearer token is enough) and where this browser holds the delete token. */
 function deleteControls(image, local) {
-  const ownedHere = local && !local.deleteToken && local.ownerId && local.ownerId === getUser()?.id;
-  const ownedByViewer = image.owner_id && image.owner_id === getUser()?.id;
-  if (!local?.deleteToken && !(isSignedIn() && (ownedHere || ownedByViewer))) return null;
+  const token = image.is_owner ? null : local?.deleteToken;
+  if (!image.is_owner && !token) return null;
 
   const status = el("p", { class: "status", role: "status", hidden: true });
   const section = el("section", { class: "stack-tight", "aria-labelledby": "delete-title" }, el("h2", { id: "delete-title" }, "Delete"));
@@ -259,7 +295,7 @@ function deleteControls(image, local) {
   confirm.querySelector("#confirm-delete").addEventListener("click", async (event) => {
     event.target.disabled = true;
     try {
-      await deleteImage(image.id, local?.deleteToken);
+      await deleteImage(image.id, token);
       forgetUpload(image.id);
       stateCard("Image deleted", `“${image.filename}” and its thumbnails are gone.`, el("a", { class: "button button-primary", href: "./" }, "Upload another image"));
       $("h1", view).setAttribute("tabindex", "-1");

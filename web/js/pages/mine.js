@@ -3,10 +3,11 @@
  * uploads this browser remembers (delete with the stored token, or forget them).
  */
 
-import { ApiError, deleteImage, myImages, setVisibility, thumbnailUrl } from "../api.js";
+import { ApiError, deleteImage, myImages, previewUrl, thumbnailUrl } from "../api.js";
 import { isSignedIn, onAuthChange } from "../auth.js";
 import { initNav } from "../nav.js";
 import { forgetUpload, listUploads } from "../uploads-store.js";
+import { visibilitySelect } from "../visibility.js";
 import { $, clear, el, errorText, formatBytes, formatDate, formatDimensions, setStatus, thumbnail } from "../ui.js";
 
 initNav("mine");
@@ -20,8 +21,6 @@ const recent = $("#recent");
 
 let cursor = null;
 let loading = false;
-
-const VISIBILITY_LABELS = { public: "Public", unlisted: "Unlisted", private: "Private" };
 
 async function loadOwned({ reset = false } = {}) {
   if (loading) return;
@@ -51,35 +50,12 @@ async function loadOwned({ reset = false } = {}) {
 function ownedRow(image) {
   const name = image.filename || "Untitled";
   const rowStatus = el("p", { class: "upload-meta", role: "status" });
-  const selectId = `visibility-${image.id}`;
-  const select = el(
-    "select",
-    { id: selectId, name: "visibility", dataset: { imageId: image.id } },
-    Object.entries(VISIBILITY_LABELS).map(([value, label]) => el("option", { value }, label)),
-  );
-  select.value = image.visibility || "public";
-  let current = select.value;
-  select.addEventListener("change", async () => {
-    const wanted = select.value;
-    select.disabled = true;
-    rowStatus.textContent = "Saving…";
-    try {
-      const updated = await setVisibility(image.id, wanted);
-      current = updated?.visibility || wanted;
-      select.value = current;
-      rowStatus.textContent = `Now ${VISIBILITY_LABELS[current].toLowerCase()}.`;
-    } catch (error) {
-      select.value = current;
-      rowStatus.textContent = errorText(error);
-    } finally {
-      select.disabled = false;
-    }
-  });
-  const row = el(
+  const visibility = visibilitySelect(image, { status: rowStatus, label: `Visibility of ${name}` });
+  return el(
     "li",
     { class: "manage-item", dataset: { imageId: image.id } },
-    // Private images have no anonymous thumbnail link; thumbnail() falls back to a placeholder.
-    thumbnail(thumbnailUrl(image.id, 150), name, { className: "thumb", width: 150, height: 150 }),
+    // The owner's presigned thumbnail shows private images too; pending ones fall back to a placeholder.
+    thumbnail(previewUrl(image, 150), name, { className: "thumb", width: 150, height: 150 }),
     el(
       "div",
       { class: "manage-main" },
@@ -93,16 +69,8 @@ function ownedRow(image) {
       ),
       rowStatus,
     ),
-    el(
-      "div",
-      { class: "manage-actions" },
-      el("label", { for: selectId, class: "visually-hidden" }, `Visibility of ${name}`),
-      select,
-      deleteButton(image.id, name, null, rowStatus),
-    ),
+    el("div", { class: "manage-actions" }, visibility.label, visibility.select, deleteButton(image.id, name, null, rowStatus)),
   );
-  return row;
-
 }
 
 /** A two-step delete (no blocking confirm() dialog): "Delete" then "Confirm delete". */

@@ -1,9 +1,9 @@
 /** The sign-in page: email + password → access token kept by auth.js, then back to where the user was. */
 
 import { login, me } from "../api.js";
-import { isSignedIn, leaveNotice, setSession, updateUser } from "../auth.js";
+import { handOverEmail, isSignedIn, leaveNotice, setSession, updateUser } from "../auth.js";
 import { initNav } from "../nav.js";
-import { $, errorText, setStatus } from "../ui.js";
+import { $, FormProblem, onSubmit } from "../ui.js";
 
 initNav("signin");
 
@@ -18,19 +18,16 @@ export function safeNext(value) {
 const next = safeNext(new URLSearchParams(window.location.search).get("next"));
 if (isSignedIn()) window.location.replace(next);
 
-form.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const email = form.email.value.trim();
-  const password = form.password.value;
-  if (!email || !password) {
-    setStatus(error, "Enter your email and password.", "error");
-    (email ? form.password : form.email).focus();
-    return;
-  }
-  const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
-  setStatus(error, "");
-  try {
+// Whatever was typed as the email goes along to the reset page, so it need not be typed again.
+$("#forgot-link").addEventListener("click", () => handOverEmail(form.email.value.trim()));
+
+onSubmit(
+  form,
+  error,
+  async () => {
+    const email = form.email.value.trim();
+    const password = form.password.value;
+    if (!email || !password) throw new FormProblem("Enter your email and password.", email ? form.password : form.email);
     const session = await login(email, password);
     setSession(session.access_token, session.user ?? { email });
     if (!session.user) {
@@ -43,10 +40,6 @@ form.addEventListener("submit", async (event) => {
     }
     leaveNotice("You are signed in.");
     window.location.assign(next);
-  } catch (failure) {
-    setStatus(error, errorText(failure), "error");
-    form.password.select();
-  } finally {
-    button.disabled = false;
-  }
-});
+  },
+  { onError: () => form.password.select() },
+);
