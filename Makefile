@@ -81,3 +81,8 @@ bench: $(STAMP) check-system  ## run the benchmarks in scripts/bench (ratios aga
 	$(PY) scripts/bench/thumbnails.py
 	$(PY) scripts/bench/ring.py
 	$(PY) scripts/bench/cache_read.py
+
+BASE_URL ?= http://127.0.0.1:8000
+.PHONY: smoke-test
+smoke-test: $(STAMP)  ## upload, wait for ready, fetch, delete against BASE_URL (default: make run's API)
+	$(PY) scripts/smoke-test $(BASE_URL)

@@ -171,6 +171,9 @@ class Stack:
         return child
 
     def start(self, *, timeout: float = 60.0) -> Stack:
+        # Each run's logs (and so `make metrics`) describe that run only.
+        for old_log in self.run_dir.glob("*.log"):
+            old_log.unlink()
         try:
             self._start(timeout)
         except BaseException:
