@@ -356,9 +356,35 @@ def function_overrides() -> Json:
                 }
             }
         },
-        # One name per stack, so API Gateway's metrics (dimension ApiName) of dev and prod stay apart.
-        "RestAPI": {"Properties": {"Name": sub("${AWS::StackName}")}},
+        "RestAPI": {
+            "Properties": {
+                # One name per stack, so API Gateway's metrics (dimension ApiName) of dev and prod stay apart.
+                "Name": sub("${AWS::StackName}"),
+                # Deep-merged into chalice's OpenAPI body (so every deployment carries them).
+                "DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()},
+            }
+        },
     }
+
+
+# What API Gateway answers by itself (an unknown route's "Missing Authentication Token", throttling, a body
+# over its limit, an integration timeout) gets our error shape and the site's CORS header, so the web page can
+# read it like any other error instead of seeing an opaque network failure.
+GATEWAY_ERROR_TEMPLATE = (
+    '{"detail": {"code": "$context.error.responseType", "message": $context.error.messageString, '
+    '"details": {"request_id": "$context.requestId"}}}'
+)
+
+
+def gateway_responses() -> Json:
+    response = {
+        "responseParameters": {
+            "gatewayresponse.header.Access-Control-Allow-Origin": sub("'${SiteOrigin}'"),
+            "gatewayresponse.header.Access-Control-Expose-Headers": "'Retry-After,X-Request-Id'",
+        },
+        "responseTemplates": {"application/json": GATEWAY_ERROR_TEMPLATE},
+    }
+    return {"DEFAULT_4XX": response, "DEFAULT_5XX": response}
 
 
 def log_groups() -> Json:

@@ -179,6 +179,28 @@ def test_api_cors_origin_is_the_site_origin_parameter(sam: dict[str, Any]) -> No
     assert all(origin == {"Fn::Sub": "'${SiteOrigin}'"} for origin in origins)
 
 
+def test_api_gateways_own_errors_use_our_envelope_and_the_site_origin(sam: dict[str, Any]) -> None:
+    responses = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for response in responses.values():
+        headers = response["responseParameters"]
+        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == {"Fn::Sub": "'${SiteOrigin}'"}
+        # Rendered with sample context values, the template is the envelope every other error has.
+        rendered = (
+            response["responseTemplates"]["application/json"]
+            .replace("$context.error.responseType", "MISSING_AUTHENTICATION_TOKEN")
+            .replace("$context.error.messageString", '"Missing Authentication Token"')
+            .replace("$context.requestId", "req-1")
+        )
+        assert json.loads(rendered) == {
+            "detail": {
+                "code": "MISSING_AUTHENTICATION_TOKEN",
+                "message": "Missing Authentication Token",
+                "details": {"request_id": "req-1"},
+            }
+        }
+
+
 def test_our_iam_statements_are_a_separate_policy_beside_chalices(sam: dict[str, Any]) -> None:
     role = sam["Resources"]["DefaultRole"]["Properties"]
     assert [p["PolicyName"] for p in role["Policies"]] == ["DefaultRolePolicy"]  # chalice's, untouched
