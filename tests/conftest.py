@@ -6,6 +6,7 @@ import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -41,6 +42,22 @@ def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     composition.reset()
     yield
     composition.reset()
+
+
+def load_script(name: str) -> ModuleType:
+    """Import an extensionless operator script (``scripts/sweep``, ``scripts/validate-env``...) as a module."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    module_name = name.replace("-", "_")
+    loader = importlib.machinery.SourceFileLoader(module_name, str(ROOT / "scripts" / name))
+    spec = importlib.util.spec_from_loader(module_name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses look their module up while the file executes
+    loader.exec_module(module)
+    return module
 
 
 def make_jpeg(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import EmailTaken, MetadataUnavailable, QuotaExceeded, StorageQuotaExceeded
@@ -235,48 +236,41 @@ class UserStore:
             )
 
     def adjust_bytes(self, user_id: str, *, delta: int) -> None:
-        """Correct the byte counter by ``delta`` (a claimed size replaced by the real one); never below zero."""
-        if delta == 0:
-            return
-        try:
-            UserRecord(id=user_id).update(
-                actions=[UserRecord.bytes_used.add(delta)],
-                condition=UserRecord.id.exists() & (UserRecord.bytes_used >= max(0, -delta)),
-            )
-            return
-        except PynamoDBException as exc:
-            if not _condition_failed(exc):
-                raise MetadataUnavailable() from exc
-        user = self.get(user_id)
-        if user is None:
-            return
-        with _translate("adjust_bytes"):
-            UserRecord(id=user_id).update(
-                actions=[UserRecord.bytes_used.set(max(0, user.bytes_used + delta))],
-                condition=UserRecord.id.exists(),
-            )
+        """Correct the byte counter by ``delta`` (a claimed size replaced by the real one)."""
+        self._move_counters(user_id, images=0, size=delta)
 
     def release(self, user_id: str, *, size: int) -> None:
-        """Take back one image and its bytes; counters never go below zero (they are bookkeeping, not law)."""
+        """Take back one image and its bytes."""
+        self._move_counters(user_id, images=-1, size=-size)
+
+    def _move_counters(self, user_id: str, *, images: int, size: int) -> None:
+        """Add to the counters, never below zero (they are bookkeeping, not law; a recount corrects them)."""
+        actions: list[Action] = []
+        condition = UserRecord.id.exists()
+        if images:
+            actions.append(UserRecord.image_count.add(images))
+            condition &= UserRecord.image_count >= max(0, -images)
+        if size:
+            actions.append(UserRecord.bytes_used.add(size))
+            condition &= UserRecord.bytes_used >= max(0, -size)
+        if not actions:
+            return
         try:
-            UserRecord(id=user_id).update(
-                actions=[UserRecord.image_count.add(-1), UserRecord.bytes_used.add(-size)],
-                condition=(UserRecord.image_count >= 1) & (UserRecord.bytes_used >= size),
-            )
+            UserRecord(id=user_id).update(actions=actions, condition=condition)
             return
         except PynamoDBException as exc:
             if not _condition_failed(exc):
                 raise MetadataUnavailable() from exc
-        # Drifted (a size corrected after the reservation, an expired pending upload): clamp at zero.
+        # Drifted (an expired pending upload, a lost write): clamp at zero.
         user = self.get(user_id)
         if user is None:
             return
         log.info("quota counters clamped at zero", extra={"user_id": user_id})
-        with _translate("release"):
+        with _translate("move_counters"):
             UserRecord(id=user_id).update(
                 actions=[
-                    UserRecord.image_count.set(max(0, user.image_count - 1)),
-                    UserRecord.bytes_used.set(max(0, user.bytes_used - size)),
+                    UserRecord.image_count.set(max(0, user.image_count + images)),
+                    UserRecord.bytes_used.set(max(0, user.bytes_used + size)),
                 ],
                 condition=UserRecord.id.exists(),
             )

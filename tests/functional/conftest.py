@@ -15,6 +15,14 @@ from chalicelib.settings import get_settings
 from tests.conftest import ROOT
 
 
+@pytest.fixture(autouse=True)
+def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bcrypt at cost 4 in this tier (cost 12 takes ~250 ms a hash); tests/unit/test_passwords.py checks that the
+    default is 12, and the integration tier runs with it."""
+    monkeypatch.setenv("BCRYPT_ROUNDS", "4")
+    composition.reset()
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     """An emulated account with this project's bucket, queue + DLQ and tables."""

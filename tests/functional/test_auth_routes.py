@@ -22,12 +22,6 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BCRYPT_ROUNDS", "4")
-    composition.reset()
-
-
 def post(client: Client, path: str, payload: Any, headers: dict[str, str] | None = None) -> Any:
     return client.http.post(path, headers={**JSON, **(headers or {})}, body=json.dumps(payload))
 

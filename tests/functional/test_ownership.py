@@ -19,12 +19,6 @@ JSON = {"Content-Type": "application/json"}
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BCRYPT_ROUNDS", "4")
-    composition.reset()
-
-
 def sign_up(client: Client, name: str) -> dict[str, str]:
     response = client.http.post(
         "/api/v1/auth/register",
@@ -350,3 +344,24 @@ def test_processing_corrects_the_owners_bytes_from_the_claimed_to_the_real_size(
     meta = body(client.http.get(f"/api/v1/images/{ticket['id']}", headers=ada))
     assert meta["status"] == "ready"
     assert usage(client, ada) == {"image_count": 1, "bytes_used": meta["file_size"]}
+
+
+def test_quota_counters_never_go_below_zero(aws: None) -> None:
+    store = composition.user_store()
+    store.set_usage("drifted-user", image_count=1, bytes_used=100)
+    store.release("drifted-user", size=5000)  # more bytes than counted: clamp, don't go negative
+    assert usage_of(store, "drifted-user") == (0, 0)
+    store.release("drifted-user", size=10)  # no image left to release
+    assert usage_of(store, "drifted-user") == (0, 0)
+    store.adjust_bytes("drifted-user", delta=-50)
+    assert usage_of(store, "drifted-user") == (0, 0)
+    store.adjust_bytes("drifted-user", delta=700)
+    assert usage_of(store, "drifted-user") == (0, 700)
+    store.release("nobody", size=10)  # an unknown user is not created by a release
+    assert store.get("nobody") is None
+
+
+def usage_of(store: Any, user_id: str) -> tuple[int, int]:
+    user = store.get(user_id)
+    assert user is not None
+    return user.image_count, user.bytes_used

@@ -3,14 +3,11 @@ stops with a one-line error (never a traceback) when a queue is missing or SQS c
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
 import logging
 import os
 import subprocess
 import sys
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -21,7 +18,7 @@ from chalicelib import composition
 from chalicelib.errors import StorageUnavailable
 from chalicelib.queues import MAX_RECEIVE_COUNT
 from chalicelib.settings import get_settings
-from tests.conftest import ROOT, make_jpeg
+from tests.conftest import ROOT, load_script, make_jpeg
 from tests.functional.conftest import body, drain_queue
 
 if TYPE_CHECKING:
@@ -32,16 +29,6 @@ REDRIVE = ROOT / "scripts" / "redrive"
 DLQ_NAME = "chitram-processing-dlq"
 QUEUE_NAME = "chitram-processing"
 CLOSED_PORT = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused at once
-
-
-def load_script(name: str) -> ModuleType:
-    loader = importlib.machinery.SourceFileLoader(name, str(ROOT / "scripts" / name))
-    spec = importlib.util.spec_from_loader(name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the file executes
-    loader.exec_module(module)
-    return module
 
 
 redrive = load_script("redrive")

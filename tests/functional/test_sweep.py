@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
-import sys
 import time
-from types import ModuleType
 
 import boto3
 import pytest
@@ -14,18 +10,7 @@ import pytest
 from chalicelib import composition
 from chalicelib.records import PENDING, Image
 from chalicelib.settings import get_settings
-from tests.conftest import ROOT, make_jpeg, make_png
-
-
-def load_script(name: str) -> ModuleType:
-    loader = importlib.machinery.SourceFileLoader(name, str(ROOT / "scripts" / name))
-    spec = importlib.util.spec_from_loader(name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the file executes
-    loader.exec_module(module)
-    return module
-
+from tests.conftest import load_script, make_jpeg, make_png
 
 sweep = load_script("sweep")
 

@@ -6,29 +6,16 @@ command to prove the exit code and the stderr an operator sees.
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import logging
 import os
 import subprocess
 import sys
-from types import ModuleType
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_script
 
 VALIDATE_ENV = ROOT / "scripts" / "validate-env"
-
-
-def load_script(name: str) -> ModuleType:
-    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(ROOT / "scripts" / name))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[loader.name] = module
-    loader.exec_module(module)
-    return module
 
 
 validate_env = load_script("validate-env")
