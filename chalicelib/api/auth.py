@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 from chalice.app import Blueprint, Response
 
 from chalicelib import composition
-from chalicelib.api import context
+from chalicelib.api import bodies, context
 from chalicelib.api.openapi import _errors, _json, _ref
 from chalicelib.api.responses import handles_errors, json_response
 from chalicelib.auth.store import User
@@ -27,17 +27,8 @@ auth_api = Blueprint(__name__)
 MAX_FORM_BYTES = 8 * 1024
 
 
-def _json_object() -> dict[str, Any]:
-    body = auth_api.current_request.json_body
-    if not isinstance(body, dict):
-        raise ValidationFailed("The request body must be a JSON object.")
-    return body
-
-
 def _form() -> dict[str, str]:
-    raw = auth_api.current_request.raw_body or b""
-    if isinstance(raw, str):
-        raw = raw.encode("utf-8")
+    raw = bodies.raw_bytes(auth_api.current_request)
     if len(raw) > MAX_FORM_BYTES:
         raise ValidationFailed("The form is too large.")
     try:
@@ -59,7 +50,7 @@ def _signed_in(user: User, token: IssuedToken, status: int = 200) -> Response:
 @handles_errors
 def register() -> Response:
     viewer = context.viewer(auth_api.current_request)
-    body = _json_object()
+    body = bodies.json_object(auth_api.current_request)
     user, token = composition.user_service().register(
         email=body.get("email"), password=body.get("password"), source_ip=viewer.source_ip or "unknown"
     )
@@ -70,7 +61,7 @@ def register() -> Response:
 @handles_errors
 def login() -> Response:
     viewer = context.viewer(auth_api.current_request)
-    body = _json_object()
+    body = bodies.json_object(auth_api.current_request)
     user, token = composition.user_service().login(
         email=body.get("email"), password=body.get("password"), source_ip=viewer.source_ip or "unknown"
     )
@@ -99,7 +90,7 @@ def me() -> Response:
 @handles_errors
 def password_reset() -> Response:
     viewer = context.viewer(auth_api.current_request)
-    body = _json_object()
+    body = bodies.json_object(auth_api.current_request)
     composition.user_service().request_password_reset(email=body.get("email"), source_ip=viewer.source_ip or "unknown")
     return json_response(
         {"message": "If that address is registered, a link to reset the password is on its way."}, status=202
@@ -110,7 +101,7 @@ def password_reset() -> Response:
 @handles_errors
 def password_reset_confirm() -> Response:
     context.viewer(auth_api.current_request)
-    body = _json_object()
+    body = bodies.json_object(auth_api.current_request)
     composition.user_service().confirm_password_reset(token=body.get("token"), new_password=body.get("new_password"))
     return json_response({"message": "The password has been changed. Sign in with the new one."})
 
@@ -120,11 +111,10 @@ def password_reset_confirm() -> Response:
 def my_images() -> Response:
     request = auth_api.current_request
     viewer = context.require_user(request)
-    params = request.query_params
     page = composition.image_service().owned_by(
         viewer.user_id or "",
-        limit=params.get("limit") if params else None,
-        cursor=params.get("cursor") if params else None,
+        limit=bodies.query(request, "limit"),
+        cursor=bodies.query(request, "cursor"),
     )
     service = composition.image_service()
     items = [service.describe_for(image, viewer) for image in page.items]

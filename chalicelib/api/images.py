@@ -7,31 +7,14 @@ from typing import Any
 from chalice.app import Blueprint, Response
 
 from chalicelib import composition
-from chalicelib.api import context
+from chalicelib.api import bodies, context
 from chalicelib.api.multipart import parse_upload
 from chalicelib.api.responses import handles_errors, json_response
-from chalicelib.errors import ValidationFailed
 from chalicelib.records import Page
 from chalicelib.services.images import describe
 from chalicelib.settings import get_settings
 
 images_api = Blueprint(__name__)
-
-
-def _json_object() -> dict[str, Any]:
-    body = images_api.current_request.json_body
-    if not isinstance(body, dict):
-        raise ValidationFailed("The request body must be a JSON object.")
-    return body
-
-
-def _query(name: str) -> str | None:
-    params = images_api.current_request.query_params
-    return params.get(name) if params else None
-
-
-def _raw_body(body: str | bytes | None) -> bytes:
-    return body.encode("utf-8", "surrogateescape") if isinstance(body, str) else (body or b"")
 
 
 def _check_upload_rate(source_ip: str) -> None:
@@ -52,7 +35,7 @@ def _page_body(page: Page) -> dict[str, Any]:
 @handles_errors
 def create_upload_url() -> Response:
     viewer = context.viewer(images_api.current_request)
-    body = _json_object()
+    body = bodies.json_object(images_api.current_request)
     _check_upload_rate(viewer.source_ip or "unknown")
     ticket = composition.image_service().request_upload(
         filename=body.get("filename"),
@@ -81,7 +64,7 @@ def upload_image() -> Response:
     viewer = context.viewer(request)
     _check_upload_rate(viewer.source_ip or "unknown")
     upload = parse_upload(
-        _raw_body(request.raw_body),
+        bodies.raw_bytes(request),
         request.headers.get("content-type"),
         field="file",
         max_bytes=get_settings().api_upload_max_bytes,
@@ -95,7 +78,10 @@ def upload_image() -> Response:
 @images_api.route("/api/v1/images", methods=["GET"])
 @handles_errors
 def gallery() -> Response:
-    page = composition.image_service().gallery(limit=_query("limit"), cursor=_query("cursor"))
+    request = images_api.current_request
+    page = composition.image_service().gallery(
+        limit=bodies.query(request, "limit"), cursor=bodies.query(request, "cursor")
+    )
     return json_response(_page_body(page))
 
 
@@ -118,15 +104,16 @@ def get_file(image_id: str) -> Response:
 @images_api.route("/api/v1/images/{image_id}/thumbnail", methods=["GET"])
 @handles_errors
 def get_thumbnail(image_id: str) -> Response:
-    viewer = context.viewer(images_api.current_request)
-    return _redirect(composition.image_service().thumbnail_url(image_id, _query("size"), viewer))
+    request = images_api.current_request
+    size = bodies.query(request, "size")
+    return _redirect(composition.image_service().thumbnail_url(image_id, size, context.viewer(request)))
 
 
 @images_api.route("/api/v1/images/{image_id}", methods=["DELETE"])
 @handles_errors
 def delete_image(image_id: str) -> Response:
     request = images_api.current_request
-    token = request.headers.get("x-delete-token") or _query("delete_token")
+    token = request.headers.get("x-delete-token") or bodies.query(request, "delete_token")
     composition.image_service().delete(image_id, viewer=context.viewer(request), delete_token=token)
     return Response(body="", status_code=204)
 
@@ -136,6 +123,6 @@ def delete_image(image_id: str) -> Response:
 def update_image(image_id: str) -> Response:
     """Change an image's visibility (owner only): ``{"visibility": "public" | "unlisted" | "private"}``."""
     viewer = context.require_user(images_api.current_request)
-    body = _json_object()
+    body = bodies.json_object(images_api.current_request)
     image = composition.image_service().set_visibility(image_id, viewer=viewer, visibility=body.get("visibility"))
     return json_response(describe(image))
