@@ -515,3 +515,23 @@ def test_sniff_names_formats_by_magic_bytes(head: bytes, expected: str | None) -
 def test_allowed_formats_are_the_four_web_formats_plus_avif_when_available() -> None:
     assert {"JPEG", "PNG", "GIF", "WEBP"} <= imaging.ALLOWED_FORMATS <= {"JPEG", "PNG", "GIF", "WEBP", "AVIF"}
     assert "HEIF" not in imaging.ALLOWED_FORMATS
+
+
+@pytest.mark.skipif("AVIF" not in imaging.ALLOWED_FORMATS, reason="this Pillow build cannot decode AVIF")
+def test_avif_with_gps_is_served_re_encoded_without_it_and_thumbnailed() -> None:
+    im = photo((640, 480))
+    data = encode(im, "AVIF", exif=gps_exif(), quality=80)
+    assert decode(data).getexif().get_ifd(GPS_IFD)
+    processed = run(data)
+    assert (processed.format, processed.content_type, processed.served.extension) == ("AVIF", "image/avif", "avif")
+    assert (processed.width, processed.height) == (640, 480)
+    served = decode(processed.served.data)
+    assert not served.getexif().get_ifd(GPS_IFD)
+    assert served.size == (640, 480)
+    assert {size: max(r.width, r.height) for size, r in processed.thumbnails.items()} == {600: 600, 300: 300, 150: 150}
+
+
+@pytest.mark.skipif("AVIF" not in imaging.ALLOWED_FORMATS, reason="this Pillow build cannot decode AVIF")
+def test_avif_without_metadata_is_served_as_uploaded() -> None:
+    data = encode(photo((320, 240)), "AVIF", quality=80)
+    assert run(data).served.data == data
