@@ -260,6 +260,20 @@ PATHS: dict[str, Any] = {
 }
 
 
+def _with_media_type_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation that takes a body can answer 415 (Chalice checks the Content-Type before our code)."""
+    unsupported = _errors(415)["415"]
+    return {
+        path: {
+            method: {**operation, "responses": {"415": unsupported, **operation["responses"]}}
+            if isinstance(operation, dict) and "requestBody" in operation
+            else operation
+            for method, operation in operations.items()
+        }
+        for path, operations in paths.items()
+    }
+
+
 def build_document(
     extra_paths: dict[str, Any] | None = None, extra_schemas: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -271,7 +285,7 @@ def build_document(
             "description": "Image hosting on S3, SQS, DynamoDB and Lambda. Every error has the shape "
             '{"detail": {"code", "message", "details"}}.',
         },
-        "paths": {**PATHS, **(extra_paths or {})},
+        "paths": _with_media_type_errors({**PATHS, **(extra_paths or {})}),
         "components": {
             "schemas": {**SCHEMAS, **(extra_schemas or {})},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
