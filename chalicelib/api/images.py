@@ -23,8 +23,11 @@ def _check_upload_rate(source_ip: str) -> None:
 
 
 def _redirect(url: str) -> Response:
-    # The link is short-lived and per-request: never let a shared cache keep it past its expiry.
-    return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
+    """302 to a presigned GET. Every presign is a new URL, so without caching a browser would download a
+    gallery's thumbnails again on every visit. The browser alone (``private``) may keep the redirect for half
+    the link's life: it then reuses one URL, and the object behind it is cached as immutable."""
+    max_age = get_settings().download_url_expires_seconds // 2
+    return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": f"private, max-age={max_age}"})
 
 
 def _page_body(page: Page) -> dict[str, Any]:
