@@ -80,6 +80,7 @@ class ImageRecord(Model):
     gallery_shard = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)  # DynamoDB TTL (epoch seconds); only on pending records
     request_id = UnicodeAttribute(null=True)  # correlation id of the request that created it
+    duplicate_of = UnicodeAttribute(null=True)  # the owner's earlier ready image with the same bytes
 
     owner_index = OwnerIndex()
     gallery_index = GalleryIndex()

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 PENDING, READY, REJECTED = "pending", "ready", "rejected"
 VISIBILITIES = ("public", "unlisted", "private")
+DUPLICATE_CANDIDATES = 25  # same-content images looked at per check (keys-only index, then one batch read)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Image:
     upload_ip: str | None = None
     expires_at: int | None = None
     request_id: str | None = None
+    duplicate_of: str | None = None
 
     @property
     def created_key(self) -> str:
@@ -92,6 +94,7 @@ def _to_image(record: ImageRecord) -> Image:
         upload_ip=record.upload_ip,
         expires_at=None if record.expires_at is None else int(record.expires_at),
         request_id=record.request_id,
+        duplicate_of=record.duplicate_of,
     )
 
 
@@ -170,6 +173,7 @@ class ImageRecords:
             gallery_shard=gallery_shard_for(image, self.gallery_shards),
             expires_at=image.expires_at,
             request_id=image.request_id,
+            duplicate_of=image.duplicate_of,
         )
         with _translate(image.id):
             record.save(condition=ImageRecord.id.does_not_exist())
@@ -190,6 +194,9 @@ class ImageRecords:
             ImageRecord.file_key.set(cast(str, ready.file_key)),
             ImageRecord.thumbnails.set(ready.thumbnails),
             ImageRecord.processed_at.set(cast(str, ready.processed_at)),
+            ImageRecord.duplicate_of.set(ready.duplicate_of)
+            if ready.duplicate_of
+            else ImageRecord.duplicate_of.remove(),
             ImageRecord.expires_at.remove(),
             ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
         ]
@@ -258,9 +265,17 @@ class ImageRecords:
             items = [_to_image(r) for r in results]
         return _page(items, limit)
 
-    def find_by_sha256(self, sha256: str) -> list[str]:
+    def find_duplicate(self, owner: str, sha256: str, *, exclude: str) -> str | None:
+        """The owner's earliest ready image with these exact bytes (other than ``exclude``), if any.
+
+        Only the owner's own images count: telling someone that a stranger uploaded the same file would leak it.
+        """
         with _translate(sha256):
-            return [r.id for r in ImageRecord.sha256_index.query(sha256, limit=25)]
+            ids = [r.id for r in ImageRecord.sha256_index.query(sha256, limit=DUPLICATE_CANDIDATES) if r.id != exclude]
+            if not ids:
+                return None
+            mine = [r for r in ImageRecord.batch_get(ids) if r.owner == owner and r.status == READY]
+        return min(mine, key=lambda r: r.created_key).id if mine else None
 
     def ping(self) -> None:
         with _translate("health"):

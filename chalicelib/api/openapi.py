@@ -91,6 +91,10 @@ SCHEMAS: dict[str, Any] = {
             "sha256": {"type": ["string", "null"]},
             "reject_reason": {"type": "string"},
             "is_owner": {"type": "boolean", "description": "Whether the bearer of the request owns the image"},
+            "duplicate_of": {
+                "type": "string",
+                "description": "Owner only: the id of the owner's earlier image with exactly the same bytes",
+            },
             "owner_links": {
                 "type": "object",
                 "description": "Owner only: short-lived presigned URLs (an <img> cannot send a bearer token)",

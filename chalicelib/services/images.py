@@ -25,7 +25,7 @@ import secrets
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib import imaging, metrics
@@ -220,10 +220,14 @@ class ImageService:
             upload_ip=viewer.source_ip,
             request_id=viewer.request_id,
         )
+        # Looked up before anything is stored, so a failure here leaves nothing behind.
+        duplicate_of = (
+            self.records.find_duplicate(image.owner, processed.sha256, exclude=image.id) if image.owner else None
+        )
         # Counted at the size the record will carry (the served copy), so deleting releases exactly this much.
         with self._reserved(image.owner, len(processed.served.data)):
             stored = store_renditions(self.storage, image.id, processed)
-            image = apply_processing(image, processed, stored, now)
+            image = replace(apply_processing(image, processed, stored, now), duplicate_of=duplicate_of)
             try:
                 self.records.create(image)
             except Exception:
@@ -286,6 +290,8 @@ class ImageService:
         body["is_owner"] = viewer.user_id is not None and image.owner == viewer.user_id
         if links := self.owner_links(image, viewer):
             body["owner_links"] = links
+        if body["is_owner"] and image.duplicate_of:
+            body["duplicate_of"] = image.duplicate_of
         return body
 
     def owned_by(self, owner: str, *, limit: object, cursor: str | None) -> Page:

@@ -147,9 +147,13 @@ class Processor:
         except InvalidImage as exc:
             return self._reject(image, key, exc.reason, now)
 
+        duplicate_of = (
+            self.records.find_duplicate(image.owner, processed.sha256, exclude=image.id) if image.owner else None
+        )
         stored = store_renditions(self.storage, image.id, processed)
+        ready_image = replace(apply_processing(image, processed, stored, now), duplicate_of=duplicate_of)
         try:
-            ready = self.records.mark_ready(image, apply_processing(image, processed, stored, now))
+            ready = self.records.mark_ready(image, ready_image)
         except ImageNotPending:
             # A concurrent duplicate won the race and wrote the same renditions; nothing to undo.
             self.storage.delete([key])

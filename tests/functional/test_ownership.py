@@ -365,3 +365,30 @@ def usage_of(store: Any, user_id: str) -> tuple[int, int]:
     user = store.get(user_id)
     assert user is not None
     return user.image_count, user.bytes_used
+
+
+def test_the_owner_learns_an_upload_duplicates_one_of_their_images(
+    client: Client, ada: dict[str, str], bob: dict[str, str]
+) -> None:
+    data = make_png()
+    headers, payload = multipart(data)
+    first = body(client.http.post("/api/v1/images/upload", headers={**headers, **ada}, body=payload))
+    second = body(client.http.post("/api/v1/images/upload", headers={**headers, **ada}, body=payload))
+    mine = body(client.http.get(f"/api/v1/images/{second['id']}", headers=ada))
+    assert mine["duplicate_of"] == first["id"]
+    assert "duplicate_of" not in body(client.http.get(f"/api/v1/images/{first['id']}", headers=ada))
+    assert "duplicate_of" not in body(client.http.get(f"/api/v1/images/{second['id']}", headers=bob))
+    # The same bytes from someone else are not a duplicate of Ada's (that would tell Bob what Ada uploaded).
+    theirs = body(client.http.post("/api/v1/images/upload", headers={**headers, **bob}, body=payload))
+    assert "duplicate_of" not in body(client.http.get(f"/api/v1/images/{theirs['id']}", headers=bob))
+
+
+def test_presigned_duplicates_are_found_when_processed(client: Client, ada: dict[str, str]) -> None:
+    data = make_jpeg(200, 100)
+    ids = []
+    for _ in range(2):
+        ticket = body(upload_url(client, ada, size=len(data)))
+        boto3.client("s3").put_object(Bucket=get_settings().bucket_name, Key=f"originals/{ticket['id']}", Body=data)
+        assert drain_queue() == []
+        ids.append(ticket["id"])
+    assert body(client.http.get(f"/api/v1/images/{ids[1]}", headers=ada))["duplicate_of"] == ids[0]
