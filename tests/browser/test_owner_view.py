@@ -58,3 +58,18 @@ def test_owner_sees_a_private_image_uploaded_elsewhere_switches_its_visibility_a
     expect(page.locator("h1")).to_have_text("Image deleted")
     status, body = api_call(stack, "GET", f"/api/v1/images/{image_id}", token=token)
     assert (status, body["detail"]["code"]) == (404, "IMAGE_NOT_FOUND")
+
+
+def test_owner_is_told_an_upload_repeats_an_earlier_one(page: Page, stack: Stack) -> None:
+    register(page, new_email())
+    token = session_token(page)
+    data = make_jpeg(320, 200)
+    first = upload_via_api(stack, data, "once.jpg", token=token)
+    again = upload_via_api(stack, data, "twice.jpg", token=token)
+
+    page.goto(f"/image.html?id={again}")
+    notice = page.locator(f'[data-duplicate-of="{first}"]')
+    expect(notice).to_contain_text("You uploaded this exact image before")
+    notice.get_by_role("link", name="see the earlier copy").click()
+    expect(page.locator("h1")).to_have_text("once.jpg")
+    expect(page.locator("[data-duplicate-of]")).to_have_count(0)

@@ -156,6 +156,18 @@ function showReady(image) {
     panel.append(tokenBox(local.deleteToken, copyStatus));
     markTokenShown(image.id);
   }
+  if (image.duplicate_of) {
+    // The API names an earlier upload with the very same bytes, and only to its owner.
+    panel.append(
+      el(
+        "p",
+        { class: "notice", dataset: { duplicateOf: image.duplicate_of } },
+        "You uploaded this exact image before: ",
+        el("a", { href: imagePageUrl(image.duplicate_of) }, "see the earlier copy"),
+        ".",
+      ),
+    );
+  }
   let share = shareSection(image, copyStatus);
   if (image.is_owner) {
     // Before Share: the switch is what makes a private image shareable.
