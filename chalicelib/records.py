@@ -265,16 +265,19 @@ class ImageRecords:
             items = [_to_image(r) for r in results]
         return _page(items, limit)
 
-    def find_duplicate(self, owner: str, sha256: str, *, exclude: str) -> str | None:
-        """The owner's earliest ready image with these exact bytes (other than ``exclude``), if any.
+    def find_duplicate(self, image: Image, sha256: str) -> str | None:
+        """The id of the owner's earliest other ready image with these exact bytes; None for anonymous images.
 
         Only the owner's own images count: telling someone that a stranger uploaded the same file would leak it.
         """
+        if image.owner is None:
+            return None
         with _translate(sha256):
-            ids = [r.id for r in ImageRecord.sha256_index.query(sha256, limit=DUPLICATE_CANDIDATES) if r.id != exclude]
+            candidates = ImageRecord.sha256_index.query(sha256, limit=DUPLICATE_CANDIDATES)
+            ids = [r.id for r in candidates if r.id != image.id]
             if not ids:
                 return None
-            mine = [r for r in ImageRecord.batch_get(ids) if r.owner == owner and r.status == READY]
+            mine = [r for r in ImageRecord.batch_get(ids) if r.owner == image.owner and r.status == READY]
         return min(mine, key=lambda r: r.created_key).id if mine else None
 
     def ping(self) -> None:

@@ -221,9 +221,7 @@ class ImageService:
             request_id=viewer.request_id,
         )
         # Looked up before anything is stored, so a failure here leaves nothing behind.
-        duplicate_of = (
-            self.records.find_duplicate(image.owner, processed.sha256, exclude=image.id) if image.owner else None
-        )
+        duplicate_of = self.records.find_duplicate(image, processed.sha256)
         # Counted at the size the record will carry (the served copy), so deleting releases exactly this much.
         with self._reserved(image.owner, len(processed.served.data)):
             stored = store_renditions(self.storage, image.id, processed)

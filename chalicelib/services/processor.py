@@ -147,9 +147,7 @@ class Processor:
         except InvalidImage as exc:
             return self._reject(image, key, exc.reason, now)
 
-        duplicate_of = (
-            self.records.find_duplicate(image.owner, processed.sha256, exclude=image.id) if image.owner else None
-        )
+        duplicate_of = self.records.find_duplicate(image, processed.sha256)
         stored = store_renditions(self.storage, image.id, processed)
         ready_image = replace(apply_processing(image, processed, stored, now), duplicate_of=duplicate_of)
         try:
