@@ -55,6 +55,12 @@ class Image:
     expires_at: int | None = None
     request_id: str | None = None
     duplicate_of: str | None = None
+    short_id: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """The image's name in public URLs: its short id, or its id for images from before short ids."""
+        return self.short_id or self.id
 
     @property
     def created_key(self) -> str:
@@ -95,6 +101,7 @@ def _to_image(record: ImageRecord) -> Image:
         expires_at=None if record.expires_at is None else int(record.expires_at),
         request_id=record.request_id,
         duplicate_of=record.duplicate_of,
+        short_id=record.short_id,
     )
 
 
@@ -149,6 +156,13 @@ class ImageRecords:
         with _translate(image_id):
             return _to_image(ImageRecord.get(image_id, consistent_read=True))
 
+    def id_for_short_id(self, short_id: str) -> str:
+        """The image id a short id names (the index is eventually consistent: a just-created image may miss)."""
+        with _translate(short_id):
+            for record in ImageRecord.short_id_index.query(short_id, limit=1):
+                return str(record.id)
+        raise ImageNotFound(id=short_id)
+
     def create(self, image: Image) -> None:
         """Write a new record; the id must be new (ids are random, so a clash means a bug, not a race)."""
         record = ImageRecord(
@@ -174,6 +188,7 @@ class ImageRecords:
             expires_at=image.expires_at,
             request_id=image.request_id,
             duplicate_of=image.duplicate_of,
+            short_id=image.short_id,
         )
         with _translate(image.id):
             record.save(condition=ImageRecord.id.does_not_exist())

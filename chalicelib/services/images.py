@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib import imaging, metrics
+from chalicelib import delivery, imaging, metrics
 from chalicelib.cache.metadata import CacheStatus, MetadataCache
 from chalicelib.errors import (
     AuthenticationRequired,
@@ -170,6 +170,7 @@ class ImageService:
             # treat an expired pending record as gone straight away).
             expires_at=int(now) + self.settings.pending_ttl_seconds,
             request_id=viewer.request_id,
+            short_id=delivery.new_short_id(),
         )
         with self._reserved(image.owner, claimed_size):
             self.records.create(image)
@@ -219,6 +220,7 @@ class ImageService:
             delete_token_hash=hash_delete_token(token) if token else None,
             upload_ip=viewer.source_ip,
             request_id=viewer.request_id,
+            short_id=delivery.new_short_id(),
         )
         # Looked up before anything is stored, so a failure here leaves nothing behind.
         duplicate_of = self.records.find_duplicate(image, processed.sha256)
@@ -236,7 +238,13 @@ class ImageService:
 
     # --- read -------------------------------------------------------------------------------------
 
+    def image_id(self, ref: str) -> str:
+        """The id an image reference names: a short id is looked up, anything else is taken as the id itself."""
+        return self.records.id_for_short_id(ref) if delivery.is_short_id(ref) else ref
+
     def get(self, image_id: str, viewer: Viewer = ANONYMOUS) -> tuple[Image, CacheStatus]:
+        """The image ``image_id`` names (its id or its short id) if ``viewer`` may see it."""
+        image_id = self.image_id(image_id)
         cached, status = self.cache.get(image_id)
         if cached is not None:
             image = Image.from_cache(cached)
@@ -318,7 +326,7 @@ class ImageService:
         if viewer.user_id is None or image.owner != viewer.user_id:
             raise NotOwner(id=image_id)
         updated = self.records.set_visibility(image, str(visibility))
-        self.cache.invalidate(image_id)
+        self.cache.invalidate(image.id)
         return updated
 
     # --- quota ------------------------------------------------------------------------------------
@@ -369,7 +377,7 @@ class ImageService:
     # --- checks -----------------------------------------------------------------------------------
 
     def _get_fresh(self, image_id: str, viewer: Viewer) -> Image:
-        image = self.records.get(image_id)
+        image = self.records.get(self.image_id(image_id))
         self._check_can_see(image, viewer)
         return image
 

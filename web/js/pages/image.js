@@ -29,7 +29,8 @@ import {
 initNav("");
 
 const view = $("#view");
-const id = new URLSearchParams(window.location.search).get("id") || "";
+// image.html?id=… or a share page /{short_id}, which the API renders with data-image-id for this script.
+const id = new URLSearchParams(window.location.search).get("id") || view.dataset.imageId || "";
 
 function setTitle(text) {
   document.title = `${text} — Chitram`;
