@@ -26,7 +26,7 @@ venv: $(STAMP)  ## create the Python 3.12 virtualenv with every dependency
 -include infra/make.mk
 
 .PHONY: run
-run: $(STAMP) check-system  ## start the whole product locally (API, worker, moto, redis nodes, web); Ctrl-C stops it
+run: $(STAMP) check-system  ## start the whole product locally on one origin (edge, API, worker, moto, redis, site); Ctrl-C stops it
 	$(PY) scripts/stack.py
 
 .PHONY: test
@@ -82,7 +82,7 @@ bench: $(STAMP) check-system  ## run the benchmarks in scripts/bench (ratios aga
 	$(PY) scripts/bench/ring.py
 	$(PY) scripts/bench/cache_read.py
 
-BASE_URL ?= http://127.0.0.1:8000
+BASE_URL ?= http://127.0.0.1:8001
 .PHONY: smoke-test
-smoke-test: $(STAMP)  ## upload, wait for ready, fetch, delete against BASE_URL (default: make run's API)
+smoke-test: $(STAMP)  ## upload, wait for ready, fetch, delete against BASE_URL (default: make run's API, behind its edge)
 	$(PY) scripts/smoke-test $(BASE_URL)

@@ -156,6 +156,10 @@ class ImageRecords:
         with _translate(image_id):
             return _to_image(ImageRecord.get(image_id, consistent_read=True))
 
+    def short_id_taken(self, short_id: str) -> bool:
+        with _translate(short_id):
+            return any(True for _ in ImageRecord.short_id_index.query(short_id, limit=1))
+
     def id_for_short_id(self, short_id: str) -> str:
         """The image id a short id names (the index is eventually consistent: a just-created image may miss)."""
         with _translate(short_id):

@@ -208,3 +208,13 @@ def test_making_an_image_private_turns_its_page_into_a_bare_404(client: Client, 
     assert client.http.get(f"/{short}").status_code == 200
     assert patch(client, short, ada, "private").status_code == 200  # the API takes the short id too
     assert client.http.get(f"/{short}").status_code == 404
+
+
+def test_a_short_id_already_taken_is_never_handed_out_again(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = upload(client)
+    taken = short_id_of(first["id"])
+    fresh = delivery.new_short_id()
+    candidates = iter([taken, taken, fresh])
+    monkeypatch.setattr(delivery, "new_short_id", lambda: next(candidates))
+    second = upload(client)
+    assert short_id_of(second["id"]) == fresh
