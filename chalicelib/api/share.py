@@ -232,8 +232,8 @@ def oembed_endpoint() -> Response:
     request = share_api.current_request
     fmt = bodies.query(request, "format") or "json"
     if fmt != "json":
-        # The spec's answer for a format the provider does not offer.
-        return Response(body="", status_code=501, headers={"Cache-Control": "no-store"})
+        # The oEmbed spec suggests 501 here; we never answer a 5xx for the client's choice (consumers ask json).
+        raise ValidationFailed("format must be json.", field="format", allowed=["json"])
     answer = oembed(
         bodies.query(request, "url"),
         max_width=_bound(bodies.query(request, "maxwidth"), "maxwidth"),
@@ -278,7 +278,6 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "description": "oEmbed JSON (type photo, or link when no rendition fits the bounds)",
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 },
-                "501": {"description": "A format other than json was asked for"},
                 **_errors(400, 404),
             },
         }

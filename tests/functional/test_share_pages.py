@@ -199,7 +199,9 @@ def test_oembed_of_a_private_image_is_404(client: Client, ada: dict[str, str]) -
 
 
 def test_oembed_xml_is_not_offered(client: Client) -> None:
-    assert client.http.get("/api/v1/oembed?url=x&format=xml").status_code == 501
+    response = client.http.get("/api/v1/oembed?url=x&format=xml")
+    assert response.status_code == 400
+    assert body(response)["detail"]["details"] == {"field": "format", "allowed": ["json"]}
 
 
 def test_making_an_image_private_turns_its_page_into_a_bare_404(client: Client, ada: dict[str, str]) -> None:  # noqa: F811
