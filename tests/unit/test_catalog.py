@@ -51,3 +51,22 @@ def test_public_facts_are_json_and_carry_the_settings_limits() -> None:
     assert facts["uploadable_types"] == [f.mime_type for f in catalog.accepted_formats()]
     assert facts["thumbnail_sizes"] == [150, 300, 600]
     assert [v["name"] for v in facts["visibilities"]] == list(catalog.VISIBILITIES)
+
+
+def test_every_catalog_format_has_a_scrubber_and_every_scrubber_a_catalog_format() -> None:
+    from chalicelib.imaging.scrubbers import SCRUBBERS
+
+    assert set(SCRUBBERS) == {f.name for f in catalog.FORMATS}
+
+
+def test_the_copies_that_moved_here_read_the_catalog() -> None:
+    from chalicelib import imaging, records
+    from chalicelib.auth import passwords
+
+    assert imaging.THUMBNAIL_SIZES == catalog.THUMBNAIL_SIZES
+    assert catalog.accepted_format_names() == imaging.ALLOWED_FORMATS
+    assert records.VISIBILITIES == catalog.VISIBILITIES
+    assert (passwords.MIN_PASSWORD_CHARS, passwords.MAX_PASSWORD_BYTES) == (
+        catalog.PASSWORD_MIN_CHARS,
+        catalog.PASSWORD_MAX_BYTES,
+    )
