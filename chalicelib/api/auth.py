@@ -14,13 +14,12 @@ from urllib.parse import parse_qs
 from chalice.app import Blueprint, Response
 
 from chalicelib import composition
-from chalicelib.api import bodies, context
+from chalicelib.api import bodies, context, presenters
 from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
 from chalicelib.auth.store import User
 from chalicelib.auth.tokens import IssuedToken
 from chalicelib.errors import ValidationFailed
-from chalicelib.services.users import describe_user
 from chalicelib.settings import Settings
 
 auth_api = Blueprint(__name__)
@@ -44,7 +43,7 @@ def _token_body(token: IssuedToken) -> dict[str, Any]:
 
 
 def _signed_in(user: User, token: IssuedToken, status: int = 200) -> Response:
-    return json_response({"user": describe_user(user), **_token_body(token)}, status=status)
+    return json_response({"user": presenters.describe_user(user), **_token_body(token)}, status=status)
 
 
 @auth_api.route("/api/v1/auth/register", methods=["POST"], content_types=["application/json"])
@@ -118,8 +117,8 @@ def my_images() -> Response:
         cursor=bodies.query(request, "cursor"),
     )
     service = composition.image_service()
-    items = [service.describe_for(image, viewer) for image in page.items]
-    return json_response({"items": items, "next_cursor": page.next_cursor})
+    items = [presenters.describe_for(image, viewer, service.owner_links(image, viewer)) for image in page.items]
+    return json_response(presenters.page(items, page))
 
 
 # --- OpenAPI: these routes' part of the published document (chalicelib.api.docs assembles it) -----------------

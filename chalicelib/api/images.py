@@ -7,12 +7,11 @@ from typing import Any
 from chalice.app import Blueprint, Response
 
 from chalicelib import composition
-from chalicelib.api import bodies, context
+from chalicelib.api import bodies, context, presenters
 from chalicelib.api import openapi as oa
 from chalicelib.api.multipart import parse_upload
 from chalicelib.api.responses import handles_errors, json_response
 from chalicelib.records import PENDING, READY, REJECTED, Page
-from chalicelib.services.images import describe
 from chalicelib.settings import Settings, get_settings
 
 images_api = Blueprint(__name__)
@@ -32,7 +31,7 @@ def _redirect(url: str) -> Response:
 
 
 def _page_body(page: Page) -> dict[str, Any]:
-    return {"items": [describe(image) for image in page.items], "next_cursor": page.next_cursor}
+    return presenters.page([presenters.describe(image) for image in page.items], page)
 
 
 @images_api.route("/api/v1/images/upload-url", methods=["POST"], content_types=["application/json"])
@@ -48,17 +47,7 @@ def create_upload_url() -> Response:
         viewer=viewer,
         visibility=body.get("visibility"),
     )
-    return json_response(
-        {
-            "id": ticket.image.id,
-            "status": ticket.image.status,
-            "upload": {"url": ticket.url, "fields": ticket.fields},
-            "expires_at": ticket.expires_at,
-            "delete_token": ticket.delete_token,
-            "image_url": f"/api/v1/images/{ticket.image.id}",
-        },
-        status=201,
-    )
+    return json_response(presenters.upload_ticket(ticket), status=201)
 
 
 @images_api.route("/api/v1/images/upload", methods=["POST"], content_types=["multipart/form-data"])
@@ -76,7 +65,7 @@ def upload_image() -> Response:
     image, token = composition.image_service().upload(
         data=upload.data, filename=upload.filename, viewer=viewer, visibility=upload.fields.get("visibility")
     )
-    return json_response({**describe(image), "delete_token": token}, status=201)
+    return json_response({**presenters.describe(image), "delete_token": token}, status=201)
 
 
 @images_api.route("/api/v1/images", methods=["GET"])
@@ -95,7 +84,8 @@ def get_image(image_id: str) -> Response:
     viewer = context.viewer(images_api.current_request)
     service = composition.image_service()
     image, cache_status = service.get(image_id, viewer)
-    return json_response(service.describe_for(image, viewer), headers={"X-Cache": cache_status})
+    body = presenters.describe_for(image, viewer, service.owner_links(image, viewer))
+    return json_response(body, headers={"X-Cache": cache_status})
 
 
 @images_api.route("/api/v1/images/{image_id}/file", methods=["GET"])
@@ -129,7 +119,7 @@ def update_image(image_id: str) -> Response:
     viewer = context.require_user(images_api.current_request)
     body = bodies.json_object(images_api.current_request)
     image = composition.image_service().set_visibility(image_id, viewer=viewer, visibility=body.get("visibility"))
-    return json_response(describe(image))
+    return json_response(presenters.describe(image))
 
 
 # --- OpenAPI: these routes' part of the published document (chalicelib.api.docs assembles it) ---------------
