@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from http.client import HTTPMessage
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +82,11 @@ def test_the_template_s_site_distribution_uses_that_policy() -> None:
     assert policy["SecurityHeadersConfig"] == site_headers.cloudfront_security_headers_config()
     behaviour = resources["SiteDistribution"]["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
     assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "SiteSecurityHeaders"}
+
+
+def test_the_deploy_writes_the_same_config_js(tmp_path: Path) -> None:
+    from scripts.site_config import main
+
+    out = tmp_path / "site" / "config.js"
+    assert main(["--api-base", "https://api.example.com/api/", "--out", str(out)]) == 0
+    assert out.read_text() == config_js(get_settings(), api_base="https://api.example.com/api")
