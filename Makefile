@@ -78,9 +78,14 @@ clean:  ## remove the virtualenv, caches and build output
 .PHONY: bench
 bench: $(STAMP) check-system  ## run the benchmarks in scripts/bench (ratios against baselines; see docs/benchmarks.md)
 	@dpkg -s libvips42 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvips42 >/dev/null; }
-	$(PY) scripts/bench/thumbnails.py
+	$(PY) scripts/bench/thumbnails.py --write-docs
 	$(PY) scripts/bench/ring.py
 	$(PY) scripts/bench/cache_read.py
+
+.PHONY: bench-quick
+bench-quick: $(STAMP)  ## under a minute: one line per issue-13 goal, `name value goal met|missed`
+	@dpkg -s libvips42 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvips42 >/dev/null; }
+	@$(PY) scripts/bench/quick.py
 
 BASE_URL ?= http://127.0.0.1:8000
 .PHONY: smoke-test
