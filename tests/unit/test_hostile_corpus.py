@@ -49,3 +49,15 @@ def test_corpus_names_and_filenames_are_unique_and_nonempty() -> None:
     assert all(f.data or f.name.startswith("empty") for f in files)
     assert {"traversal", "nul", "crlf", "rtl-override", "long-5kb"} <= hostile_corpus.filenames().keys()
     assert len(hostile_corpus.filenames()["long-5kb"]) >= 5000
+
+
+@pytest.mark.parametrize("label", sorted(hostile_corpus.filenames()))
+def test_hostile_filename_is_stored_as_a_safe_display_name(label: str) -> None:
+    from chalicelib.services.images import MAX_FILENAME_CHARS, sanitize_filename
+
+    name = sanitize_filename(hostile_corpus.filenames()[label])
+    assert name
+    assert len(name) <= MAX_FILENAME_CHARS
+    assert not any(ch in name for ch in '/\\\x00\r\n\u202e\u202d\u2066\u2067\u2068\u2069"')
+    assert not name.startswith(".")
+    assert all(ch.isprintable() for ch in name)
