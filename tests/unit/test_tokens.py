@@ -73,7 +73,14 @@ def claims(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     # Built at collection time (parametrize), so the expiry must outlast a slow run: these tokens must fail for
     # the reason under test (issuer, audience, key, algorithm), never merely for having expired meanwhile.
-    return {"sub": "user-1", "iat": now, "exp": now + 30 * 24 * 3600, "iss": "chitram", "aud": "chitram-api", **overrides}
+    return {
+        "sub": "user-1",
+        "iat": now,
+        "exp": now + 30 * 24 * 3600,
+        "iss": "chitram",
+        "aud": "chitram-api",
+        **overrides,
+    }
 
 
 @pytest.mark.parametrize(
