@@ -40,17 +40,6 @@ IMMUTABLE_CACHE_CONTROL: Final = "public, max-age=31536000, immutable"
 PUBLIC_PAGE_CACHE_CONTROL: Final = "public, max-age=300, s-maxage=3600"
 PRIVATE_PAGE_CACHE_CONTROL: Final = "private, no-store"
 
-# TODO(h8 site_headers): replace with chalicelib.site_headers.security_headers() once it lands on main; until
-# then this is the one copy, read by the local edge and by the CloudFront response headers policy (infra/cdn.py).
-HSTS_MAX_AGE_SECONDS: Final = 2 * 365 * 24 * 3600
-SITE_SECURITY_HEADERS: Final[dict[str, str]] = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' http: https: data: blob:; "
-    "connect-src 'self' http: https:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'; frame-ancestors 'none'",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-}
 # Added to every /i/ response (besides nosniff): any site may embed a public rendition.
 IMAGE_EXTRA_HEADERS: Final[dict[str, str]] = {"Cross-Origin-Resource-Policy": "cross-origin"}
 

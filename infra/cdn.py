@@ -18,6 +18,9 @@ Site pages and share pages carry the security headers policy (CSP with ``frame-a
 HSTS, Referrer-Policy, nosniff), so no page needs its own copy.
 
 No bucket is public: both keep every public access block on and are read by this distribution alone.
+
+The logical ids ``SiteDistribution``, ``SiteOriginAccessControl`` and ``SiteSecurityHeaders`` are the ones the
+site-only distribution had, so a stack update changes these resources in place instead of replacing them.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chalicelib import delivery
+from chalicelib import delivery, site_headers
 
 Json = dict[str, Any]
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,25 +98,7 @@ def images_read_statement() -> Json:
 
 
 def distribution_arn() -> Json:
-    return sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")
-
-
-def security_headers_config() -> Json:
-    """The site's security headers as a response headers policy (one source: chalicelib.delivery)."""
-    # TODO(h8 site_headers): build this from chalicelib.site_headers.cloudfront_security_headers_config() once it
-    # lands on main; until then chalicelib.delivery.SITE_SECURITY_HEADERS is the one copy.
-    headers = delivery.SITE_SECURITY_HEADERS
-    return {
-        "ContentSecurityPolicy": {"ContentSecurityPolicy": headers["Content-Security-Policy"], "Override": True},
-        "ContentTypeOptions": {"Override": True},
-        "FrameOptions": {"FrameOption": headers["X-Frame-Options"], "Override": True},
-        "ReferrerPolicy": {"ReferrerPolicy": headers["Referrer-Policy"], "Override": True},
-        "StrictTransportSecurity": {
-            "AccessControlMaxAgeSec": delivery.HSTS_MAX_AGE_SECONDS,
-            "IncludeSubdomains": True,
-            "Override": True,
-        },
-    }
+    return sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${SiteDistribution}")
 
 
 def _origins() -> list[Json]:
@@ -122,14 +107,14 @@ def _origins() -> list[Json]:
         {
             "Id": "site",
             "DomainName": get_att("SiteBucket", "RegionalDomainName"),
-            "OriginAccessControlId": get_att("CdnOriginAccessControl", "Id"),
+            "OriginAccessControlId": get_att("SiteOriginAccessControl", "Id"),
             **s3_oac,
         },
         {
             "Id": "images",
             "DomainName": get_att("ImagesBucket", "RegionalDomainName"),
             "OriginPath": delivery.PUBLIC_ORIGIN_PATH,
-            "OriginAccessControlId": get_att("CdnOriginAccessControl", "Id"),
+            "OriginAccessControlId": get_att("SiteOriginAccessControl", "Id"),
             **s3_oac,
         },
         {
@@ -165,14 +150,14 @@ def _behaviour(target: delivery.Target) -> Json:
             "AllowedMethods": READ_METHODS,
             "CachedMethods": READ_METHODS,
             "CachePolicyId": ref("SharePagesCachePolicy"),
-            "ResponseHeadersPolicyId": ref("SiteHeadersPolicy"),
+            "ResponseHeadersPolicyId": ref("SiteSecurityHeaders"),
         }
     return {
         **common,
         "AllowedMethods": READ_METHODS,
         "CachedMethods": READ_METHODS,
         "CachePolicyId": CACHING_OPTIMIZED,
-        "ResponseHeadersPolicyId": ref("SiteHeadersPolicy"),
+        "ResponseHeadersPolicyId": ref("SiteSecurityHeaders"),
     }
 
 
@@ -219,24 +204,24 @@ def resources() -> Json:
                 "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
             },
         },
-        "CdnOriginAccessControl": {
+        "SiteOriginAccessControl": {
             "Type": "AWS::CloudFront::OriginAccessControl",
             "Properties": {
                 "OriginAccessControlConfig": {
-                    "Name": sub("${AWS::StackName}-buckets"),
+                    "Name": sub("${AWS::StackName}-site"),
                     "OriginAccessControlOriginType": "s3",
                     "SigningBehavior": "always",
                     "SigningProtocol": "sigv4",
                 }
             },
         },
-        "SiteHeadersPolicy": {
+        "SiteSecurityHeaders": {
             "Type": "AWS::CloudFront::ResponseHeadersPolicy",
             "Properties": {
                 "ResponseHeadersPolicyConfig": {
-                    "Name": sub("${AWS::StackName}-site-headers"),
+                    "Name": sub("${AWS::StackName}-site-security"),
                     "Comment": "Security headers of the site and the share pages",
-                    "SecurityHeadersConfig": security_headers_config(),
+                    "SecurityHeadersConfig": site_headers.cloudfront_security_headers_config(),
                 }
             },
         },
@@ -283,7 +268,7 @@ def resources() -> Json:
                 }
             },
         },
-        "Distribution": {
+        "SiteDistribution": {
             "Type": "AWS::CloudFront::Distribution",
             "Properties": {"DistributionConfig": distribution_config()},
         },
@@ -295,7 +280,7 @@ def resources() -> Json:
             "Properties": {
                 "Name": sub("/${AWS::StackName}/cdn-distribution-id"),
                 "Type": "String",
-                "Value": ref("Distribution"),
+                "Value": ref("SiteDistribution"),
                 "Description": "The CloudFront distribution the API invalidates",
             },
         },
@@ -350,6 +335,6 @@ def resources() -> Json:
 def outputs() -> Json:
     return {
         "SiteBucketName": {"Value": ref("SiteBucket")},
-        "SiteUrl": {"Value": sub("https://${Distribution.DomainName}")},
-        "DistributionId": {"Value": ref("Distribution")},
+        "SiteUrl": {"Value": sub("https://${SiteDistribution.DomainName}")},
+        "DistributionId": {"Value": ref("SiteDistribution")},
     }

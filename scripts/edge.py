@@ -35,7 +35,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import delivery
+from chalicelib import delivery, site_headers
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
@@ -189,8 +189,8 @@ class EdgeHandler(BaseHTTPRequestHandler):
         print(f"edge {target} {format % args}", flush=True)
 
 
-# TODO(h8 site_headers): chalicelib.site_headers.security_headers(https=False) once it lands on main.
-SITE_HEADERS = dict(delivery.SITE_SECURITY_HEADERS)
+# The site headers policy's headers (HSTS only over HTTPS, which the local edge is not).
+SITE_HEADERS = site_headers.security_headers(https=False)
 
 
 def serve(host: str, port: int, edge: Edge) -> ThreadingHTTPServer:

@@ -23,12 +23,12 @@ from chalice.app import Blueprint, Response
 
 from chalicelib import composition, delivery
 from chalicelib.api import bodies
-from chalicelib.api.openapi import _errors
+from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
 from chalicelib.errors import ImageNotFound, ValidationFailed
 from chalicelib.records import READY, Image
 from chalicelib.services.images import ANONYMOUS
-from chalicelib.settings import get_settings
+from chalicelib.settings import Settings, get_settings
 
 share_api = Blueprint(__name__)
 
@@ -131,7 +131,6 @@ def render_page(image: Image | None, ref: str) -> str:
             "<head>",
             '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            '<meta name="referrer" content="same-origin">',
             f"<title>{esc(title)} \N{EM DASH} {PROVIDER_NAME}</title>",
             *head,
             '<link rel="icon" href="/favicon.svg" type="image/svg+xml">',
@@ -242,44 +241,39 @@ def oembed_endpoint() -> Response:
     return json_response(answer, headers={"Cache-Control": "public, max-age=3600"})
 
 
-OPENAPI_PATHS: dict[str, Any] = {
-    "/{ref}": {
-        "get": {
-            "summary": "The share page of an image (HTML with OpenGraph, Twitter card and oEmbed discovery)",
-            "parameters": [
-                {
-                    "name": "ref",
-                    "in": "path",
-                    "required": True,
-                    "description": "The image's short id (or its id)",
-                    "schema": {"type": "string"},
+def openapi_section(settings: Settings) -> oa.Section:
+    html_page = {"text/html": {"schema": {"type": "string"}}}
+    return oa.Section(
+        paths={
+            "/{ref}": {
+                "get": {
+                    "summary": "The share page of an image (HTML with OpenGraph, Twitter card and oEmbed discovery)",
+                    "parameters": [oa.path_param("ref")],
+                    "responses": {
+                        "200": {"description": "The page", "content": html_page},
+                        "404": {
+                            "description": "Not found, not ready or private (the page reveals nothing)",
+                            "content": html_page,
+                        },
+                    },
                 }
-            ],
-            "responses": {
-                "200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}},
-                "404": {
-                    "description": "Not found, not ready or private (the page reveals nothing)",
-                    "content": {"text/html": {"schema": {"type": "string"}}},
-                },
+            },
+            "/api/v1/oembed": {
+                "get": {
+                    "summary": "oEmbed answer for a share page URL",
+                    "parameters": [
+                        oa.query_param("url", {"type": "string"}, "A share page URL", required=True),
+                        oa.query_param("maxwidth", {"type": "integer", "minimum": 1}),
+                        oa.query_param("maxheight", {"type": "integer", "minimum": 1}),
+                        oa.query_param("format", {"type": "string", "enum": ["json"]}),
+                    ],
+                    "responses": {
+                        "200": oa.json_response(
+                            {"type": "object"}, "oEmbed JSON (type photo, or link when no rendition fits the bounds)"
+                        ),
+                        **oa.error_responses(400, 404),
+                    },
+                }
             },
         }
-    },
-    "/api/v1/oembed": {
-        "get": {
-            "summary": "oEmbed answer for a share page URL",
-            "parameters": [
-                {"name": "url", "in": "query", "required": True, "schema": {"type": "string", "format": "uri"}},
-                {"name": "maxwidth", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
-                {"name": "maxheight", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
-                {"name": "format", "in": "query", "required": False, "schema": {"type": "string", "enum": ["json"]}},
-            ],
-            "responses": {
-                "200": {
-                    "description": "oEmbed JSON (type photo, or link when no rendition fits the bounds)",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                **_errors(400, 404),
-            },
-        }
-    },
-}
+    )

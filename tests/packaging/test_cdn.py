@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import delivery
+from chalicelib import delivery, site_headers
 from infra import cdn
 
 
@@ -49,8 +49,8 @@ def test_images_come_from_the_public_prefix_only_through_origin_access_control(s
     images = origin(distribution(sam), "images")
     assert images["DomainName"] == {"Fn::GetAtt": ["ImagesBucket", "RegionalDomainName"]}
     assert images["OriginPath"] == delivery.PUBLIC_ORIGIN_PATH
-    assert images["OriginAccessControlId"] == {"Fn::GetAtt": ["CdnOriginAccessControl", "Id"]}
-    oac = sam["Resources"]["CdnOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert images["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccessControl", "Id"]}
+    oac = sam["Resources"]["SiteOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
     assert (oac["SigningBehavior"], oac["SigningProtocol"], oac["OriginAccessControlOriginType"]) == (
         "always",
         "sigv4",
@@ -84,21 +84,19 @@ def test_share_pages_are_cached_as_the_api_says_with_a_bare_cache_key(sam: dict[
     assert key["CookiesConfig"]["CookieBehavior"] == "none"
     for behaviour in share:
         assert behaviour["CachePolicyId"] == {"Ref": "SharePagesCachePolicy"}
-        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "SiteHeadersPolicy"}
+        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "SiteSecurityHeaders"}
 
 
 def test_site_and_share_pages_carry_the_security_headers(sam: dict[str, Any]) -> None:
     config = distribution(sam)
-    assert config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] == {"Ref": "SiteHeadersPolicy"}
-    security = sam["Resources"]["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"][
+    assert config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] == {"Ref": "SiteSecurityHeaders"}
+    security = sam["Resources"]["SiteSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"][
         "SecurityHeadersConfig"
     ]
-    csp = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
-    assert "frame-ancestors 'none'" in csp
-    assert csp == delivery.SITE_SECURITY_HEADERS["Content-Security-Policy"]
+    assert security == site_headers.cloudfront_security_headers_config()
+    assert "frame-ancestors 'none'" in security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
     assert security["FrameOptions"]["FrameOption"] == "DENY"
     assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 365 * 24 * 3600
-    assert security["ReferrerPolicy"]["ReferrerPolicy"] == delivery.SITE_SECURITY_HEADERS["Referrer-Policy"]
     assert security["ContentTypeOptions"] == {"Override": True}
 
 
