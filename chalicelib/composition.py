@@ -18,10 +18,12 @@ from chalicelib.auth.store import UserStore
 from chalicelib.auth.tokens import LocalTokens
 from chalicelib.cache.metadata import MetadataCache, build_metadata_cache
 from chalicelib.cache.nodes import RedisNodes
+from chalicelib.invalidation import CloudFrontInvalidator, Invalidator, NoInvalidation
 from chalicelib.models import bind_tables, reset_connections
 from chalicelib.ratelimit import RateLimiter
 from chalicelib.records import ImageRecords
 from chalicelib.services.images import ImageService
+from chalicelib.services.placement import Placement
 from chalicelib.services.processor import Processor
 from chalicelib.services.users import UserQuotas, UserService
 from chalicelib.settings import get_settings
@@ -59,9 +61,27 @@ def image_records() -> ImageRecords:
 
 
 @lru_cache(maxsize=1)
+def invalidator() -> Invalidator:
+    parameter = get_settings().cdn_distribution_parameter
+    return CloudFrontInvalidator(parameter) if parameter else NoInvalidation()
+
+
+@lru_cache(maxsize=1)
+def placement() -> Placement:
+    return Placement(storage(), invalidator())
+
+
+@lru_cache(maxsize=1)
 def image_service() -> ImageService:
     return ImageService(
-        get_settings(), image_records(), storage(), metadata_cache(), time.time, metrics, quota=user_quotas()
+        get_settings(),
+        image_records(),
+        storage(),
+        metadata_cache(),
+        time.time,
+        metrics,
+        quota=user_quotas(),
+        placement=placement(),
     )
 
 
@@ -117,7 +137,14 @@ def user_service() -> UserService:
 @lru_cache(maxsize=1)
 def processor() -> Processor:
     return Processor(
-        get_settings(), image_records(), storage(), metadata_cache(), time.time, metrics, quota=user_quotas()
+        get_settings(),
+        image_records(),
+        storage(),
+        metadata_cache(),
+        time.time,
+        metrics,
+        quota=user_quotas(),
+        placement=placement(),
     )
 
 
@@ -132,6 +159,8 @@ def reset() -> None:
         rate_limiter,
         storage,
         image_records,
+        invalidator,
+        placement,
         image_service,
         processor,
         user_store,

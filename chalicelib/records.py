@@ -240,17 +240,26 @@ class ImageRecords:
             )
         return replace(pending, status=REJECTED, reject_reason=reason, processed_at=processed_at)
 
-    def set_visibility(self, image: Image, visibility: str) -> Image:
+    def set_visibility(
+        self, image: Image, visibility: str, *, file_key: str | None = None, thumbnails: dict[str, str] | None = None
+    ) -> Image:
+        """Change the visibility and, when the renditions moved with it, the keys that name them."""
         updated = replace(image, visibility=visibility)
+        if file_key is not None:
+            updated = replace(updated, file_key=file_key)
+        if thumbnails is not None:
+            updated = replace(updated, thumbnails=dict(thumbnails))
         shard = gallery_shard_for(updated, self.gallery_shards)
+        actions: list[Action] = [
+            ImageRecord.visibility.set(visibility),
+            ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
+        ]
+        if file_key is not None:
+            actions.append(ImageRecord.file_key.set(file_key))
+        if thumbnails:
+            actions.append(ImageRecord.thumbnails.set(dict(thumbnails)))
         with _translate(image.id):
-            ImageRecord(id=image.id).update(
-                actions=[
-                    ImageRecord.visibility.set(visibility),
-                    ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
-                ],
-                condition=ImageRecord.id.exists(),
-            )
+            ImageRecord(id=image.id).update(actions=actions, condition=ImageRecord.id.exists())
         return updated
 
     def delete(self, image_id: str) -> None:

@@ -91,8 +91,10 @@ class Settings:
     cache_ttl_seconds: int = 3600
     rate_limit_uploads_per_minute: int = 10
 
-    # Web front end / CORS.
+    # Web front end / CORS; behind the CDN also the one public origin absolute links are built from.
     site_origin: str = "http://127.0.0.1:8080"
+    # SSM parameter holding the CloudFront distribution id to invalidate (infra/cdn.py); empty: no CDN cache.
+    cdn_distribution_parameter: str = ""
 
     # Auth.
     auth_provider: str = "local"
@@ -161,6 +163,7 @@ class Settings:
             cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", cls.cache_ttl_seconds, minimum=1),
             rate_limit_uploads_per_minute=_int(env, "RATE_LIMIT_UPLOADS_PER_MINUTE", cls.rate_limit_uploads_per_minute),
             site_origin=env.get("SITE_ORIGIN", cls.site_origin),
+            cdn_distribution_parameter=env.get("CDN_DISTRIBUTION_PARAMETER", ""),
             auth_provider=env.get("AUTH_PROVIDER", cls.auth_provider),
             jwt_secret=Secret(jwt_secret),
             jwt_issuer=env.get("JWT_ISSUER", cls.jwt_issuer),

@@ -44,8 +44,10 @@ from chalicelib.errors import (
     ThumbnailNotReady,
     ValidationFailed,
 )
+from chalicelib.invalidation import NoInvalidation
 from chalicelib.records import PENDING, READY, VISIBILITIES, Image, ImageRecords, Page
 from chalicelib.services.ingest import Ingest
+from chalicelib.services.placement import Keys, Placement, is_public
 from chalicelib.services.ports import Clock, Metrics, Quota, utc_now_iso
 from chalicelib.settings import Settings
 from chalicelib.storage import Storage, original_key
@@ -139,8 +141,10 @@ class ImageService:
         clock: Clock,
         metrics: Metrics,
         quota: Quota | None = None,
+        placement: Placement | None = None,
     ) -> None:
         self.settings = settings
+        self.placement = placement or Placement(storage, NoInvalidation())
         self.records = records
         self.storage = storage
         self.cache = cache
@@ -326,6 +330,7 @@ class ImageService:
         self.cache.invalidate(image.id)
         self._release(image)
         self.storage.delete(keys)
+        self.placement.forget(image)
 
     def set_visibility(self, image_id: str, *, viewer: Viewer, visibility: object) -> Image:
         if visibility not in VISIBILITIES:
@@ -333,9 +338,19 @@ class ImageService:
         image = self._get_fresh(image_id, viewer)
         if viewer.user_id is None or image.owner != viewer.user_id:
             raise NotOwner(id=image_id)
-        updated = self.records.set_visibility(image, str(visibility))
-        self.cache.invalidate(image.id)
-        return updated
+        chosen = str(visibility)
+        if image.status != READY:
+            # Nothing stored yet: the processor places the renditions by the visibility it finds when done.
+            updated = self.records.set_visibility(image, chosen)
+            self.cache.invalidate(image.id)
+            return updated
+
+        def commit(keys: Keys) -> Image:
+            committed = self.records.set_visibility(image, chosen, file_key=keys.file_key, thumbnails=keys.thumbnails)
+            self.cache.invalidate(image.id)
+            return committed
+
+        return self.placement.move(image, public=is_public(chosen), commit=commit)
 
     # --- quota ------------------------------------------------------------------------------------
 
