@@ -85,6 +85,11 @@ def conditions() -> Json:
     return {"HasCdnCertificate": {"Fn::Not": [{"Fn::Equals": [ref("CdnCertificateArn"), ""]}]}}
 
 
+def distribution_parameter_name() -> Json:
+    """The SSM parameter holding the distribution id (the functions read it: CDN_DISTRIBUTION_PARAMETER)."""
+    return sub("/${AWS::StackName}/cdn-distribution-id")
+
+
 def images_read_statement() -> Json:
     """The images bucket policy statement that lets this distribution (only) read the public prefix (only)."""
     return {
@@ -278,7 +283,7 @@ def resources() -> Json:
         "DistributionIdParameter": {
             "Type": "AWS::SSM::Parameter",
             "Properties": {
-                "Name": sub("/${AWS::StackName}/cdn-distribution-id"),
+                "Name": distribution_parameter_name(),
                 "Type": "String",
                 "Value": ref("SiteDistribution"),
                 "Description": "The CloudFront distribution the API invalidates",

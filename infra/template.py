@@ -333,6 +333,8 @@ def globals_section() -> Json:
                     "USERS_TABLE": ref("UsersTable"),
                     "QUEUE_NAME": get_att("ProcessingQueue", "QueueName"),
                     "SITE_ORIGIN": ref("SiteOrigin"),
+                    # Where the API finds the distribution to invalidate (infra/cdn.py: an id here would be a cycle).
+                    "CDN_DISTRIBUTION_PARAMETER": cdn.distribution_parameter_name(),
                     "REDIS_NODES": ref("RedisNodes"),
                     "AUTH_PROVIDER": ref("AuthProvider"),
                     "OIDC_ISSUER": ref("OidcIssuer"),

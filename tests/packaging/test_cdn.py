@@ -120,3 +120,10 @@ def test_the_api_may_invalidate_this_distribution_only(sam: dict[str, Any]) -> N
     statements = sam["Resources"]["CdnInvalidationPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     invalidate = next(s for s in statements if s["Action"] == "cloudfront:CreateInvalidation")
     assert invalidate["Resource"] == cdn.distribution_arn()
+
+
+def test_the_functions_know_where_to_find_the_distribution(sam: dict[str, Any]) -> None:
+    variables = sam["Globals"]["Function"]["Environment"]["Variables"]
+    parameter = sam["Resources"]["DistributionIdParameter"]["Properties"]
+    assert variables["CDN_DISTRIBUTION_PARAMETER"] == parameter["Name"] == cdn.distribution_parameter_name()
+    assert parameter["Value"] == {"Ref": "SiteDistribution"}
