@@ -124,11 +124,12 @@ export function copyButton(label, getText, status) {
 /** The button itself says it worked for a moment (the status line is for screen readers). */
 function confirmCopied(button) {
   if (!button) return;
+  if (!button.dataset.copied) button.dataset.label = button.textContent;
   button.textContent = "Copied ✓";
   button.dataset.copied = "true";
   clearTimeout(button.copiedTimer);
   button.copiedTimer = setTimeout(() => {
-    button.textContent = "Copy";
+    button.textContent = button.dataset.label || "Copy";
     delete button.dataset.copied;
   }, 2000);
 }
