@@ -22,6 +22,8 @@ from chalicelib.models import bind_tables, reset_connections
 from chalicelib.ratelimit import RateLimiter
 from chalicelib.records import ImageRecords
 from chalicelib.services.images import ImageService
+from chalicelib.services.integrity import IntegrityService
+from chalicelib.services.multipart import MultipartService
 from chalicelib.services.processor import Processor
 from chalicelib.services.users import UserQuotas, UserService
 from chalicelib.settings import get_settings
@@ -61,6 +63,16 @@ def image_records() -> ImageRecords:
 @lru_cache(maxsize=1)
 def image_service() -> ImageService:
     return ImageService(get_settings(), image_records(), storage(), metadata_cache(), time.time, quota=user_quotas())
+
+
+@lru_cache(maxsize=1)
+def multipart_service() -> MultipartService:
+    return MultipartService(get_settings(), image_service(), image_records(), storage(), metadata_cache(), time.time)
+
+
+@lru_cache(maxsize=1)
+def integrity_service() -> IntegrityService:
+    return IntegrityService(image_records(), storage())
 
 
 @lru_cache(maxsize=1)
@@ -129,6 +141,8 @@ def reset() -> None:
         storage,
         image_records,
         image_service,
+        multipart_service,
+        integrity_service,
         processor,
         user_store,
         user_quotas,

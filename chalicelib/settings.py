@@ -28,6 +28,9 @@ KNOWN_JWT_SECRETS = frozenset(
 )
 MIN_DEPLOYED_BCRYPT_ROUNDS = 12
 MAILERS = frozenset({"memory", "outbox", "ses"})
+MAX_UPLOAD_BYTES_CAP = 5 * GIB  # one S3 PUT's limit, and what a deployment may raise MAX_UPLOAD_BYTES to
+MIN_MULTIPART_PART_BYTES = 5 * MIB  # S3 refuses smaller parts (all but the last)
+MAX_MULTIPART_PARTS = 10_000  # S3's limit on parts per upload
 
 
 class SettingsError(RuntimeError):
@@ -70,8 +73,11 @@ class Settings:
     users_table: str = "chitram-users"
     queue_name: str = "chitram-processing"
 
-    # Upload limits.
-    max_upload_bytes: int = 10 * MIB
+    # Upload limits. Deployments may raise the limit up to S3's practical 5 GiB (the processor's memory and pixel
+    # bounds still hold: see docs/benchmarks.md). Files above the threshold go up as S3 multipart uploads.
+    max_upload_bytes: int = 50 * MIB
+    multipart_threshold_bytes: int = 8 * MIB
+    multipart_part_bytes: int = 8 * MIB
     # API Gateway + Lambda cap a synchronous request near 6 MB (and base64 grows binary bodies by a third),
     # so the multipart endpoint takes small files only; anything larger goes through upload-url.
     api_upload_max_bytes: int = 4 * MIB
@@ -146,6 +152,10 @@ class Settings:
             users_table=env.get("USERS_TABLE", cls.users_table),
             queue_name=env.get("QUEUE_NAME", cls.queue_name),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", cls.max_upload_bytes, minimum=1),
+            multipart_threshold_bytes=_int(env, "MULTIPART_THRESHOLD_BYTES", cls.multipart_threshold_bytes, minimum=1),
+            multipart_part_bytes=_int(
+                env, "MULTIPART_PART_BYTES", cls.multipart_part_bytes, minimum=MIN_MULTIPART_PART_BYTES
+            ),
             api_upload_max_bytes=_int(env, "API_UPLOAD_MAX_BYTES", cls.api_upload_max_bytes, minimum=1),
             max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", cls.max_image_pixels, minimum=1),
             upload_url_expires_seconds=_int(
@@ -195,6 +205,10 @@ class Settings:
     def validate(self) -> None:
         if self.api_upload_max_bytes > self.max_upload_bytes:
             raise SettingsError("API_UPLOAD_MAX_BYTES must not exceed MAX_UPLOAD_BYTES")
+        if self.max_upload_bytes > MAX_UPLOAD_BYTES_CAP:
+            raise SettingsError(f"MAX_UPLOAD_BYTES must not exceed {MAX_UPLOAD_BYTES_CAP} (5 GiB)")
+        if self.multipart_part_bytes * MAX_MULTIPART_PARTS < self.max_upload_bytes:
+            raise SettingsError("MULTIPART_PART_BYTES is too small: MAX_UPLOAD_BYTES would need over 10,000 parts")
         if self.auth_provider not in {"local", "oidc"}:
             raise SettingsError(f"AUTH_PROVIDER must be 'local' or 'oidc', got {self.auth_provider!r}")
         if self.auth_provider == "oidc" and not (self.oidc_issuer and self.oidc_jwks_url):

@@ -46,6 +46,7 @@ def create_upload_url() -> Response:
         size=body.get("size"),
         viewer=viewer,
         visibility=body.get("visibility"),
+        sha256=body.get("sha256"),
     )
     return json_response(
         {

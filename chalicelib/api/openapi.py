@@ -131,6 +131,11 @@ SCHEMAS: dict[str, Any] = {
             },
             "size": {"type": "integer", "minimum": 1},
             "visibility": {"type": "string", "enum": ["public", "unlisted", "private"]},
+            "sha256": {
+                "type": "string",
+                "pattern": "^[0-9a-fA-F]{64}$",
+                "description": "The file's SHA-256 (hex); bound into the form, so the store refuses other bytes",
+            },
         },
     },
     "UploadTicket": {

@@ -48,7 +48,7 @@ from chalicelib.records import PENDING, READY, VISIBILITIES, Image, ImageRecords
 from chalicelib.services.ports import Quota
 from chalicelib.services.processor import apply_processing, store_renditions, utc_now_iso
 from chalicelib.settings import Settings
-from chalicelib.storage import Storage, original_key
+from chalicelib.storage import Storage, original_key, sha256_b64_from_hex
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 UPLOADABLE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"})
 MAX_FILENAME_CHARS = 200
 _WHITESPACE = re.compile(r"\s+")
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def sanitize_filename(raw: object) -> str:
@@ -75,6 +76,15 @@ def sanitize_filename(raw: object) -> str:
         keep = ext if dot and len(ext) <= 10 else ""
         text = (text[: MAX_FILENAME_CHARS - len(keep) - 1] + "." + keep) if keep else text[:MAX_FILENAME_CHARS]
     return text or "image"
+
+
+def check_sha256_hex(value: object) -> str | None:
+    """An optional declared SHA-256 of a whole file: 64 hex digits (returned lower-cased), or None."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _SHA256_HEX.fullmatch(value):
+        raise ValidationFailed("sha256 must be the file's SHA-256 as 64 hex digits.", field="sha256")
+    return value.lower()
 
 
 def hash_delete_token(token: str) -> str:
@@ -148,11 +158,44 @@ class ImageService:
         size: object,
         viewer: Viewer,
         visibility: object = None,
+        sha256: object = None,
     ) -> UploadTicket:
-        """Write a ``pending`` record and hand out a presigned POST bound to its key, type and size."""
+        """Write a ``pending`` record and hand out a presigned POST bound to its key, type and size (and the
+        file's SHA-256 when the uploader declared one: the store then refuses other bytes)."""
+        image, token = self.plan_pending(
+            filename=filename, content_type=content_type, size=size, viewer=viewer, visibility=visibility, sha256=sha256
+        )
+        self.save_pending(image)
+        post = self.storage.presign_upload(
+            original_key(image.id),
+            content_type=image.content_type,
+            max_bytes=self.settings.max_upload_bytes,
+            expires_seconds=self.settings.upload_url_expires_seconds,
+            sha256_b64=sha256_b64_from_hex(image.expected_sha256) if image.expected_sha256 else None,
+        )
+        return UploadTicket(
+            image=image,
+            url=post.url,
+            fields=post.fields,
+            expires_at=int(self.clock()) + self.settings.upload_url_expires_seconds,
+            delete_token=token,
+        )
+
+    def plan_pending(
+        self,
+        *,
+        filename: object,
+        content_type: object,
+        size: object,
+        viewer: Viewer,
+        visibility: object = None,
+        sha256: object = None,
+    ) -> tuple[Image, str | None]:
+        """Check an upload request and build its ``pending`` record (not yet written); returns (image, token)."""
         claimed_type = self._check_claimed_type(content_type)
         claimed_size = self._check_claimed_size(size, self.settings.max_upload_bytes)
         chosen_visibility = check_visibility(visibility, viewer)
+        expected_sha256 = check_sha256_hex(sha256)
         now = self.clock()
         token = _new_delete_token(viewer)
         image = Image(
@@ -170,22 +213,14 @@ class ImageService:
             # treat an expired pending record as gone straight away).
             expires_at=int(now) + self.settings.pending_ttl_seconds,
             request_id=viewer.request_id,
+            expected_sha256=expected_sha256,
         )
-        with self._reserved(image.owner, claimed_size):
+        return image, token
+
+    def save_pending(self, image: Image) -> None:
+        """Count the pending upload against its owner's quota and write its record."""
+        with self._reserved(image.owner, image.size):
             self.records.create(image)
-        post = self.storage.presign_upload(
-            original_key(image.id),
-            content_type=claimed_type,
-            max_bytes=self.settings.max_upload_bytes,
-            expires_seconds=self.settings.upload_url_expires_seconds,
-        )
-        return UploadTicket(
-            image=image,
-            url=post.url,
-            fields=post.fields,
-            expires_at=int(now) + self.settings.upload_url_expires_seconds,
-            delete_token=token,
-        )
 
     def upload(
         self, *, data: bytes, filename: object, viewer: Viewer, visibility: object = None

@@ -14,6 +14,7 @@ and finally moves it to the dead-letter queue.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import time
@@ -49,6 +50,8 @@ def store_renditions(storage: Storage, image_id: str, processed: imaging.Process
     On failure, removes what it wrote before re-raising, so nothing is left half-stored.
     """
     written: list[str] = []
+    # What each stored object's bytes hash to, so ``verify`` can tell later whether the store still holds them.
+    digests = {"file": hashlib.sha256(processed.served.data).hexdigest()}
     try:
         served_key = file_key(image_id, processed.served.extension)
         storage.put(
@@ -64,10 +67,11 @@ def store_renditions(storage: Storage, image_id: str, processed: imaging.Process
             storage.put(key, rendition.data, content_type=rendition.content_type, cache_control=RENDITION_CACHE_CONTROL)
             written.append(key)
             thumbnails[str(size)] = key
+            digests[str(size)] = hashlib.sha256(rendition.data).hexdigest()
     except Exception:
         _delete_quietly(storage, written)
         raise
-    return {"file_key": served_key, "thumbnails": thumbnails}
+    return {"file_key": served_key, "thumbnails": thumbnails, "digests": digests}
 
 
 def apply_processing(
@@ -146,6 +150,9 @@ class Processor:
             return self._reject(image, key, RejectReason.TOO_LARGE, now)
         except InvalidImage as exc:
             return self._reject(image, key, exc.reason, now)
+        if image.expected_sha256 and processed.sha256 != image.expected_sha256:
+            # The uploader declared other bytes (a store that does not enforce checksums let these through).
+            return self._reject(image, key, RejectReason.CHECKSUM_MISMATCH, now)
 
         duplicate_of = self.records.find_duplicate(image, processed.sha256)
         stored = store_renditions(self.storage, image.id, processed)

@@ -1,0 +1,48 @@
+"""``GET /api/v1/images/{id}/verify``: re-read an image's stored objects and compare their SHA-256s (owner)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from chalicelib import composition
+from chalicelib.api import bodies, context
+from chalicelib.api.openapi import _errors, _json
+from chalicelib.api.responses import handles_errors, json_response
+
+integrity_api = Blueprint(__name__)
+
+
+@integrity_api.route("/api/v1/images/{image_id}/verify", methods=["GET"])
+@handles_errors
+def verify_image(image_id: str) -> Response:
+    request = integrity_api.current_request
+    token = request.headers.get("x-delete-token") or bodies.query(request, "delete_token")
+    report = composition.integrity_service().verify(image_id, viewer=context.viewer(request), delete_token=token)
+    return json_response(report.to_json())
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/v1/images/{image_id}/verify": {
+        "get": {
+            "summary": "Re-read the stored objects and compare each SHA-256 with the one recorded (owner only)",
+            "security": [{}, {"bearer": []}],
+            "parameters": [{"name": "image_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "result": {"type": "string", "enum": ["match", "mismatch", "missing", "unknown"]},
+                            "ok": {"type": "boolean"},
+                            "objects": {"type": "array", "items": {"type": "object"}},
+                        },
+                    },
+                    "Report",
+                ),
+                **_errors(401, 403, 404, 409),
+            },
+        }
+    }
+}
