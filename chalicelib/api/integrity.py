@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice.app import Blueprint, Response
 
 from chalicelib import composition
 from chalicelib.api import bodies, context
-from chalicelib.api.openapi import _errors, _json
+from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
+from chalicelib.settings import Settings
 
 integrity_api = Blueprint(__name__)
 
@@ -23,26 +22,23 @@ def verify_image(image_id: str) -> Response:
     return json_response(report.to_json())
 
 
-OPENAPI_PATHS: dict[str, Any] = {
-    "/api/v1/images/{image_id}/verify": {
-        "get": {
-            "summary": "Re-read the stored objects and compare each SHA-256 with the one recorded (owner only)",
-            "security": [{}, {"bearer": []}],
-            "parameters": [{"name": "image_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "result": {"type": "string", "enum": ["match", "mismatch", "missing", "unknown"]},
-                            "ok": {"type": "boolean"},
-                            "objects": {"type": "array", "items": {"type": "object"}},
-                        },
-                    },
-                    "Report",
-                ),
-                **_errors(401, 403, 404, 409),
-            },
+def openapi_section(settings: Settings) -> oa.Section:
+    report = oa.object_schema(
+        {
+            "result": {"type": "string", "enum": ["match", "mismatch", "missing", "unknown"]},
+            "ok": {"type": "boolean"},
+            "objects": {"type": "array", "items": {"type": "object"}},
         }
-    }
-}
+    )
+    return oa.Section(
+        paths={
+            "/api/v1/images/{image_id}/verify": {
+                "parameters": [oa.path_param("image_id")],
+                "get": {
+                    "summary": "Re-read the stored objects and compare each SHA-256 with the one recorded (owner)",
+                    "security": oa.OPTIONAL_BEARER,
+                    "responses": {"200": oa.json_response(report, "Report"), **oa.error_responses(401, 403, 404, 409)},
+                },
+            }
+        }
+    )

@@ -6,22 +6,24 @@ OpenAPI document. The {id} routes take the owner's bearer token or, for anonymou
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice.app import Blueprint, Request, Response
 
 from chalicelib import composition
 from chalicelib.api import bodies, context
-from chalicelib.api.openapi import _errors, _json, _ref
+from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
-from chalicelib.services.multipart import describe_parts
-from chalicelib.settings import get_settings
+from chalicelib.settings import Settings, get_settings
+from chalicelib.storage import StoredPart
 
 large_uploads_api = Blueprint(__name__)
 
 
 def _delete_token(request: Request) -> str | None:
     return request.headers.get("x-delete-token") or bodies.query(request, "delete_token")
+
+
+def describe_parts(parts: list[StoredPart]) -> list[dict[str, object]]:
+    return [{"part_number": p.part_number, "size": p.size, "etag": p.etag, "sha256_b64": p.sha256_b64} for p in parts]
 
 
 @large_uploads_api.route("/api/v1/images/multipart", methods=["POST"], content_types=["application/json"])
@@ -116,116 +118,108 @@ def abort_multipart_upload(image_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
-_DELETE_TOKEN_HEADER = {
-    "name": "X-Delete-Token",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": "Anonymous uploads: the delete token handed out at creation",
-}
-_ID = {"name": "image_id", "in": "path", "required": True, "schema": {"type": "string"}}
-_SECURITY: list[dict[str, list[str]]] = [{}, {"bearer": []}]
-_PARAMS = [_ID, _DELETE_TOKEN_HEADER]
-_PART_LIST = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {
+def sha256_hex_schema() -> oa.Json:
+    return {
+        "type": "string",
+        "pattern": "^[0-9a-fA-F]{64}$",
+        "description": "The whole file's SHA-256 (hex): the store refuses other bytes, the processor re-checks",
+    }
+
+
+def openapi_section(settings: Settings) -> oa.Section:
+    params = [
+        oa.path_param("image_id"),
+        oa.header_param("X-Delete-Token", {"type": "string"}, "Anonymous uploads: the token handed out at creation"),
+    ]
+    part = oa.object_schema(
+        {
             "part_number": {"type": "integer", "minimum": 1},
             "size": {"type": "integer"},
             "etag": {"type": "string"},
-            "sha256_b64": {"type": ["string", "null"]},
-        },
-    },
-}
-
-OPENAPI_SCHEMAS: dict[str, Any] = {
-    "MultipartRequest": {
-        "type": "object",
-        "required": ["filename", "content_type", "size"],
-        "properties": {
-            "filename": {"type": "string"},
-            "content_type": {"type": "string"},
-            "size": {"type": "integer", "minimum": 1},
-            "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$", "description": "Whole file, hex"},
-            "visibility": {"type": "string", "enum": ["public", "unlisted", "private"]},
-        },
-    },
-    "MultipartTicket": {
-        "type": "object",
-        "required": ["id", "status", "upload_id", "part_size", "part_count", "expires_at"],
-        "properties": {
-            "id": {"type": "string"},
-            "status": {"type": "string", "const": "pending"},
-            "upload_id": {"type": "string"},
-            "part_size": {"type": "integer"},
-            "part_count": {"type": "integer"},
-            "expires_at": {"type": "integer"},
-            "delete_token": {"type": ["string", "null"]},
-            "image_url": {"type": "string"},
-        },
-    },
-}
-
-OPENAPI_PATHS: dict[str, Any] = {
-    "/api/v1/images/multipart": {
-        "post": {
-            "summary": "Open an S3 multipart upload for a large file (parts go straight to the bucket)",
-            "security": _SECURITY,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("MultipartRequest")}}},
-            "responses": {"201": _json(_ref("MultipartTicket"), "Upload opened"), **_errors(400, 401, 403, 413, 429)},
+            "sha256_b64": {"type": ["string", "null"], "description": "base64 of the part's SHA-256"},
         }
-    },
-    "/api/v1/images/{image_id}/multipart/parts": {
-        "post": {
-            "summary": "Presigned UploadPart URLs, each bound to its part's SHA-256 (sha256_b64, required)",
-            "security": _SECURITY,
-            "parameters": _PARAMS,
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["parts"],
-                            "properties": {"parts": _PART_LIST},
-                        }
-                    }
+    )
+    parts = {"type": "array", "items": part}
+    paths = {
+        "/api/v1/images/multipart": {
+            "post": {
+                "summary": "Open an S3 multipart upload for a large file (parts go straight to the bucket)",
+                "security": oa.OPTIONAL_BEARER,
+                "requestBody": oa.json_body(oa.ref("MultipartRequest")),
+                "responses": {
+                    "201": oa.json_response(oa.ref("MultipartTicket"), "Upload opened"),
+                    **oa.error_responses(400, 401, 403, 413, 429),
+                },
+            }
+        },
+        "/api/v1/images/{image_id}/multipart/parts": {
+            "parameters": params,
+            "post": {
+                "summary": "Presigned UploadPart URLs, each bound to its part's SHA-256 (sha256_b64, required)",
+                "security": oa.OPTIONAL_BEARER,
+                "requestBody": oa.json_body(oa.object_schema({"parts": parts}, required=["parts"])),
+                "responses": {
+                    "200": oa.json_response(
+                        oa.object_schema({"parts": parts, "expires_at": {"type": "integer"}}), "Signed"
+                    ),
+                    **oa.error_responses(400, 401, 403, 404, 409),
                 },
             },
-            "responses": {"200": _json({"type": "object"}, "Signed parts"), **_errors(400, 401, 403, 404, 409)},
-        },
-        "get": {
-            "summary": "The upload's plan and the parts the store already holds (to resume)",
-            "security": _SECURITY,
-            "parameters": _PARAMS,
-            "responses": {
-                "200": _json({"type": "object", "properties": {"parts": _PART_LIST}}, "Parts"),
-                **_errors(401, 403, 404, 409),
+            "get": {
+                "summary": "The upload's plan and the parts the store already holds (to resume)",
+                "security": oa.OPTIONAL_BEARER,
+                "responses": {
+                    "200": oa.json_response(
+                        oa.object_schema({"parts": parts, "part_size": {"type": "integer"}}), "Parts"
+                    ),
+                    **oa.error_responses(401, 403, 404, 409),
+                },
             },
         },
-    },
-    "/api/v1/images/{image_id}/multipart/complete": {
-        "post": {
-            "summary": "Join the parts (every planned part must be stored with its planned size)",
-            "security": _SECURITY,
-            "parameters": _PARAMS,
-            "requestBody": {
-                "required": False,
-                "content": {"application/json": {"schema": {"type": "object", "properties": {"parts": _PART_LIST}}}},
+        "/api/v1/images/{image_id}/multipart/complete": {
+            "parameters": params,
+            "post": {
+                "summary": "Join the parts (every planned part must be stored with its planned size)",
+                "security": oa.OPTIONAL_BEARER,
+                "requestBody": {**oa.json_body(oa.object_schema({"parts": parts})), "required": False},
+                "responses": {
+                    "200": oa.json_response(oa.object_schema({"id": {"type": "string"}}), "Completed; processing"),
+                    **oa.error_responses(400, 401, 403, 404, 409),
+                },
             },
-            "responses": {
-                "200": _json({"type": "object"}, "Completed; processing"),
-                **_errors(400, 401, 403, 404, 409),
+        },
+        "/api/v1/images/{image_id}/multipart": {
+            "parameters": params,
+            "delete": {
+                "summary": "Abort: drop every part and the pending record (idempotent)",
+                "security": oa.OPTIONAL_BEARER,
+                "responses": {"204": {"description": "Aborted"}, **oa.error_responses(401, 403, 409)},
             },
-        }
-    },
-    "/api/v1/images/{image_id}/multipart": {
-        "delete": {
-            "summary": "Abort: drop every part and the pending record (idempotent)",
-            "security": _SECURITY,
-            "parameters": _PARAMS,
-            "responses": {"204": {"description": "Aborted"}, **_errors(401, 403, 409)},
-        }
-    },
-}
+        },
+    }
+    schemas = {
+        "MultipartRequest": oa.object_schema(
+            {
+                "filename": {"type": "string"},
+                "content_type": oa.content_type_schema(),
+                "size": oa.upload_size_schema(settings),
+                "sha256": sha256_hex_schema(),
+                "visibility": oa.visibility_schema(),
+            },
+            required=["filename", "content_type", "size"],
+        ),
+        "MultipartTicket": oa.object_schema(
+            {
+                "id": {"type": "string"},
+                "status": {"type": "string", "const": "pending"},
+                "upload_id": {"type": "string"},
+                "part_size": {"type": "integer", "description": "Every part but the last has exactly this size"},
+                "part_count": {"type": "integer"},
+                "expires_at": {"type": "integer"},
+                "delete_token": {"type": ["string", "null"]},
+                "image_url": {"type": "string"},
+            },
+            required=["id", "status", "upload_id", "part_size", "part_count", "expires_at"],
+        ),
+    }
+    return oa.Section(paths=paths, schemas=schemas)

@@ -20,7 +20,6 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from chalicelib.cache.metadata import MetadataCache
 from chalicelib.errors import ImageNotFound, ImageNotPending, ValidationFailed
@@ -281,7 +280,3 @@ def _check_claimed_etags(parts: object, stored: Mapping[int, StoredPart]) -> Non
 
 def _same_etag(a: str, b: str) -> bool:
     return a.strip().strip('"') == b.strip().strip('"')
-
-
-def describe_parts(parts: Sequence[StoredPart]) -> list[dict[str, Any]]:
-    return [{"part_number": p.part_number, "size": p.size, "etag": p.etag, "sha256_b64": p.sha256_b64} for p in parts]
