@@ -84,6 +84,7 @@ class ImageRecord(Model):
     upload_id = UnicodeAttribute(null=True)  # open S3 multipart upload of a pending large file
     part_size = NumberAttribute(null=True)  # its part size (every part but the last)
     expected_sha256 = UnicodeAttribute(null=True)  # hex SHA-256 the uploader declared; checked by the processor
+    display_key = UnicodeAttribute(null=True)  # display rendition (HEIC/AVIF): what browsers are shown
     digests = MapAttribute[str, Any](null=True)  # {"file": hex, "150": hex, ...}: stored objects, for verify
 
     owner_index = OwnerIndex()

@@ -60,6 +60,7 @@ class Image:
     part_size: int | None = None
     expected_sha256: str | None = None
     digests: dict[str, str] = field(default_factory=dict)
+    display_key: str | None = None
 
     @property
     def created_key(self) -> str:
@@ -104,6 +105,7 @@ def _to_image(record: ImageRecord) -> Image:
         part_size=None if record.part_size is None else int(record.part_size),
         expected_sha256=record.expected_sha256,
         digests=dict(record.digests.as_dict()) if record.digests is not None else {},
+        display_key=record.display_key,
     )
 
 
@@ -187,6 +189,7 @@ class ImageRecords:
             part_size=image.part_size,
             expected_sha256=image.expected_sha256,
             digests=image.digests or None,
+            display_key=image.display_key,
         )
         with _translate(image.id):
             record.save(condition=ImageRecord.id.does_not_exist())
@@ -213,6 +216,7 @@ class ImageRecords:
             ImageRecord.expires_at.remove(),
             ImageRecord.upload_id.remove(),
             ImageRecord.digests.set(ready.digests) if ready.digests else ImageRecord.digests.remove(),
+            ImageRecord.display_key.set(ready.display_key) if ready.display_key else ImageRecord.display_key.remove(),
             ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
         ]
         with _translate(pending.id):

@@ -6,6 +6,7 @@ it again):
     originals/{id}            what a browser uploads with the presigned POST; deleted once processed
     files/{id}.{ext}          the served copy (location metadata removed)
     thumbs/{id}/{size}.{ext}  thumbnails, 150/300/600 on the longest side
+    thumbs/{id}/display.{ext} the display rendition of a format browsers cannot show (HEIC, AVIF), <= 2560
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ def file_key(image_id: str, extension: str) -> str:
 
 def thumbnail_key(image_id: str, size: int, extension: str) -> str:
     return f"{THUMBS_PREFIX}{image_id}/{size}.{extension}"
+
+
+def display_key(image_id: str, extension: str) -> str:
+    """The display rendition (formats browsers cannot show) lives beside the thumbnails."""
+    return f"{THUMBS_PREFIX}{image_id}/display.{extension}"
 
 
 def image_id_from_original_key(key: str) -> str | None:

@@ -109,6 +109,7 @@ class OwnerLinks:
     file: str
     thumbnails: dict[str, str]
     expires_in: int
+    display: str | None = None  # the display rendition (HEIC, AVIF): what a page shows; ``file`` is the original
 
 
 @dataclass(frozen=True)
@@ -287,13 +288,20 @@ class ImageService:
         self._check_can_see(image, viewer)
         return image, status
 
-    def file_url(self, image_id: str, viewer: Viewer = ANONYMOUS) -> str:
+    def file_url(self, image_id: str, viewer: Viewer = ANONYMOUS, *, original: bool = False) -> str:
+        """The file people are shown: the display rendition when the format has one (browsers cannot show
+        HEIC), else the served copy. ``original``: the served copy itself (scrubbed), for its owner."""
         image, _ = self.get(image_id, viewer)
         if image.status != READY or not image.file_key:
             raise ImageNotFound(id=image_id, status=image.status)
-        return self.storage.presign_get(
-            image.file_key, expires_seconds=self.settings.download_url_expires_seconds, filename=image.filename
-        )
+        if original and image.display_key and (viewer.user_id is None or image.owner != viewer.user_id):
+            raise NotOwner(id=image_id)
+        expires = self.settings.download_url_expires_seconds
+        if image.display_key and not original:
+            stem = image.filename.rsplit(".", 1)[0] if "." in image.filename else image.filename
+            extension = image.display_key.rsplit(".", 1)[-1]
+            return self.storage.presign_get(image.display_key, expires_seconds=expires, filename=f"{stem}.{extension}")
+        return self.storage.presign_get(image.file_key, expires_seconds=expires, filename=image.filename)
 
     def thumbnail_url(self, image_id: str, size: object, viewer: Viewer = ANONYMOUS) -> str:
         wanted = self._check_thumbnail_size(size)
@@ -317,6 +325,7 @@ class ImageService:
         expires = self.settings.download_url_expires_seconds
         return OwnerLinks(
             file=self.storage.presign_get(image.file_key, expires_seconds=expires, filename=image.filename),
+            display=self.storage.presign_get(image.display_key, expires_seconds=expires) if image.display_key else None,
             thumbnails={
                 size: self.storage.presign_get(key, expires_seconds=expires) for size, key in image.thumbnails.items()
             },
@@ -333,8 +342,7 @@ class ImageService:
         image = self._get_fresh(image_id, viewer)
         self._check_can_delete(image, viewer, delete_token)
         keys = [original_key(image.id), *image.thumbnails.values()]
-        if image.file_key:
-            keys.append(image.file_key)
+        keys += [key for key in (image.file_key, image.display_key) if key]
         # Record first: once it is gone nothing serves the image, and a crash before the objects go leaves
         # only orphans the sweeper removes (the processor also deletes an original it finds no record for).
         self.records.delete(image.id)

@@ -22,7 +22,7 @@ from chalicelib import imaging
 from chalicelib.records import Image, ImageRecords
 from chalicelib.services.ports import Metrics, UploadPath
 from chalicelib.settings import Settings
-from chalicelib.storage import Storage, file_key, thumbnail_key
+from chalicelib.storage import Storage, display_key, file_key, thumbnail_key
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,8 @@ class Ingest:
             committed = commit(ready)
         except Exception:
             if discard_on_failure:
-                _delete_quietly(self.storage, [stored["file_key"], *stored["thumbnails"].values()])
+                keys = [stored["file_key"], *stored["thumbnails"].values()]
+                _delete_quietly(self.storage, [*keys, stored["display_key"]] if stored["display_key"] else keys)
             raise
         self.metrics.record_upload(upload_bytes, path=path)
         return ready if committed is None else committed
@@ -97,10 +98,21 @@ class Ingest:
                 written.append(key)
                 thumbnails[str(size)] = key
                 digests[str(size)] = hashlib.sha256(rendition.data).hexdigest()
+            shown: str | None = None
+            if processed.display is not None:
+                shown = display_key(image_id, processed.display.extension)
+                self.storage.put(
+                    shown,
+                    processed.display.data,
+                    content_type=processed.display.content_type,
+                    cache_control=RENDITION_CACHE_CONTROL,
+                )
+                written.append(shown)
+                digests["display"] = hashlib.sha256(processed.display.data).hexdigest()
         except Exception:
             _delete_quietly(self.storage, written)
             raise
-        return {"file_key": served_key, "thumbnails": thumbnails, "digests": digests}
+        return {"file_key": served_key, "thumbnails": thumbnails, "digests": digests, "display_key": shown}
 
 
 def apply_processing(

@@ -71,6 +71,8 @@ class IntegrityService:
         if image.status != READY or not image.file_key:
             raise ImageNotPending(id=image_id, status=image.status, reason="only ready images can be verified")
         objects = {"file": image.file_key, **image.thumbnails}
+        if image.display_key:
+            objects["display"] = image.display_key
         checks = [
             ObjectCheck(role=role, expected=image.digests.get(role), actual=self._digest(key))
             for role, key in sorted(objects.items())
