@@ -135,7 +135,7 @@ def vendored_wheel_name() -> tuple[str, str]:
 
 
 def _wheel_file(project: str, version: str) -> Path:
-    prefix = f"{project.lower().replace('-', '_')}-{version}-"
+    prefix = f"{project}-{version}-".lower().replace("-", "_")
     wheels = sorted(p for p in WHEELHOUSE.glob("*.whl") if p.name.lower().replace("-", "_").startswith(prefix))
     if len(wheels) != 1:
         raise PackageError(f"expected one {project} {version} wheel in {WHEELHOUSE}, found {wheels}")

@@ -109,9 +109,9 @@ async function request(method, path, { json, headers = {}, auth = true, signal }
 
 // --- images --------------------------------------------------------------------------------------
 
-export function requestUpload({ filename, contentType, size }) {
+export function requestUpload({ filename, contentType, size, sha256, visibility }) {
   return request("POST", "/api/v1/images/upload-url", {
-    json: { filename, content_type: contentType, size },
+    json: { filename, content_type: contentType, size, sha256, visibility },
   });
 }
 
@@ -182,4 +182,43 @@ export function confirmPasswordReset(token, newPassword) {
  */
 export function previewUrl(image, size) {
   return image?.owner_links?.thumbnails?.[String(size)] || thumbnailUrl(image.id, size);
+}
+
+// --- large files: multipart uploads (see web/js/large-upload.js) ---------------------------------
+
+function uploadCredentials(deleteToken) {
+  return deleteToken ? { "X-Delete-Token": deleteToken } : {};
+}
+
+export function createMultipart({ filename, contentType, size, sha256, visibility }) {
+  return request("POST", "/api/v1/images/multipart", {
+    json: { filename, content_type: contentType, size, sha256, visibility },
+  });
+}
+
+export async function signMultipartParts(id, parts, deleteToken) {
+  const body = await request("POST", `/api/v1/images/${encodeURIComponent(id)}/multipart/parts`, {
+    json: { parts },
+    headers: uploadCredentials(deleteToken),
+  });
+  return body.parts;
+}
+
+export function listMultipartParts(id, deleteToken) {
+  return request("GET", `/api/v1/images/${encodeURIComponent(id)}/multipart/parts`, {
+    headers: uploadCredentials(deleteToken),
+  });
+}
+
+export function completeMultipart(id, deleteToken) {
+  return request("POST", `/api/v1/images/${encodeURIComponent(id)}/multipart/complete`, {
+    json: {},
+    headers: uploadCredentials(deleteToken),
+  });
+}
+
+export function abortMultipart(id, deleteToken) {
+  return request("DELETE", `/api/v1/images/${encodeURIComponent(id)}/multipart`, {
+    headers: uploadCredentials(deleteToken),
+  });
 }
