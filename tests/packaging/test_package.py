@@ -102,8 +102,9 @@ def test_pillow_heif_is_vendored_at_the_version_the_tests_run_with() -> None:
 
 def test_pillow_heif_and_its_libheif_are_in_the_zip_for_linux_x86_64(packaged: Path, zip_names: list[str]) -> None:
     """HEIC decoding reaches Lambda without a manual step: the manylinux wheel, with the libheif it bundles."""
-    extensions = [n for n in zip_names if re.fullmatch(r"pillow_heif/_pillow_heif\..*\.so", n)]
-    assert extensions == ["pillow_heif/_pillow_heif.cpython-312-x86_64-linux-gnu.so"]
+    extensions = [n for n in zip_names if re.fullmatch(r"_pillow_heif\..*\.so", n)]  # top level in the wheel
+    assert extensions == ["_pillow_heif.cpython-312-x86_64-linux-gnu.so"]
+    assert "pillow_heif/__init__.py" in zip_names
     assert any(n.startswith("pillow_heif.libs/libheif") for n in zip_names)
     with zipfile.ZipFile(packaged / "deployment.zip") as archive:
         wheel_meta = archive.read(f"pillow_heif-{version('pillow-heif')}.dist-info/WHEEL").decode()
