@@ -30,9 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import jwt
-from jwt.algorithms import RSAAlgorithm
-
 from chalicelib.auth.tokens import LocalTokens
 from chalicelib.errors import IdentityProviderUnavailable, InvalidToken, TokenExpired
 
@@ -111,6 +108,9 @@ def fetch_jwks(url: str) -> dict[str, Any]:
 
 def _rsa_signing_keys(document: dict[str, Any]) -> dict[str, Any]:
     """``kid -> public key`` for the RSA signature keys of a JWKS document; other keys are skipped."""
+    import jwt  # PyJWT (and with it cryptography) only once a token is checked: not on every cold start
+    from jwt.algorithms import RSAAlgorithm
+
     keys: dict[str, Any] = {}
     for entry in document.get("keys") or []:
         if not isinstance(entry, dict) or entry.get("kty") != "RSA" or not entry.get("kid"):
@@ -184,6 +184,8 @@ class OidcProvider:
         self.jwks = jwks
 
     def authenticate(self, token: str) -> Principal:
+        import jwt  # see _rsa_signing_keys
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
