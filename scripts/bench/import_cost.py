@@ -3,10 +3,11 @@
     .venv/bin/python scripts/bench/import_cost.py [--runs 21]
 
 Each case is timed in a fresh interpreter (a cold start imports everything once), the cases interleaved so
-machine load hits them alike; medians are printed with their ratio to ours. The settings module (which either option reads for the
-stage and log level) is imported before the clock starts. ``after deps`` first imports what the app imports anyway (boto3, chalice, redis,
-pynamodb, jwt), so it shows the marginal cost inside today's app; ``bare`` shows it once those are lazy (the
-cold-start goal of issue 13). The numbers and the decision: docs/adr/0005-metrics-emf.md.
+machine load hits them alike; medians are printed with their ratio to ours. The settings module (which either
+option reads for the stage and log level) is imported before the clock starts. ``after deps`` first imports
+what the app imports anyway (boto3, chalice, redis, pynamodb, jwt), so it shows the marginal cost inside
+today's app; ``bare`` shows it once those are lazy (the cold-start goal of issue 13). The numbers and the
+decision: docs/adr/0005-metrics-emf.md.
 """
 
 from __future__ import annotations
