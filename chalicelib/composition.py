@@ -12,9 +12,11 @@ import time
 from functools import lru_cache
 
 from chalicelib import clients
+from chalicelib.auth.api_tokens import ApiTokenService
 from chalicelib.auth.mailer import Mailer, build_mailer
 from chalicelib.auth.providers import JwksCache, LocalProvider, OidcProvider, TokenProvider
 from chalicelib.auth.store import UserStore
+from chalicelib.auth.token_store import ApiTokenStore
 from chalicelib.auth.tokens import LocalTokens
 from chalicelib.cache.metadata import MetadataCache, build_metadata_cache
 from chalicelib.cache.nodes import RedisNodes
@@ -113,6 +115,13 @@ def user_service() -> UserService:
 
 
 @lru_cache(maxsize=1)
+def api_token_service() -> ApiTokenService:
+    settings = get_settings()
+    bind_tables(settings)
+    return ApiTokenService(ApiTokenStore(settings.region), time.time)
+
+
+@lru_cache(maxsize=1)
 def processor() -> Processor:
     return Processor(get_settings(), image_records(), storage(), metadata_cache(), time.time, quota=user_quotas())
 
@@ -136,6 +145,7 @@ def reset() -> None:
         auth_provider,
         mailer,
         user_service,
+        api_token_service,
     )
     for factory in factories:
         factory.cache_clear()

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.api import auth
+from chalicelib.api import auth, tokens
 from chalicelib.api.openapi import build_document
 from chalicelib.api.responses import handles_errors, json_response
 
@@ -16,7 +16,9 @@ docs_api = Blueprint(__name__)
 
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
-    return build_document(auth.OPENAPI_PATHS, auth.OPENAPI_SCHEMAS)
+    return build_document(
+        {**auth.OPENAPI_PATHS, **tokens.OPENAPI_PATHS}, {**auth.OPENAPI_SCHEMAS, **tokens.OPENAPI_SCHEMAS}
+    )
 
 
 @docs_api.route("/api/v1/openapi.json", methods=["GET"])
