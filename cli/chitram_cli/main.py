@@ -80,7 +80,8 @@ def cmd_login(args: argparse.Namespace) -> Exit:
     stored = config.load(apply_env=False)
     if args.api_url:
         stored.api_url = args.api_url.rstrip("/")
-    api = Api(stored.api_url, timeout=args.http_timeout)
+    # Sign in where this run points (CHITRAM_API_URL included); only --api-url is saved.
+    api = Api(args.api_url or config.load().api_url, timeout=args.http_timeout)
     try:
         if args.token is not None:
             reading_stdin = args.token == "-"  # noqa: S105 (the stdin marker)
