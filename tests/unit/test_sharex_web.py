@@ -27,7 +27,9 @@ def run_node(function: str, *args: object) -> str:
         f"import * as sharex from {json.dumps(str(ROOT / 'web/js/sharex.js'))};"
         f"process.stdout.write(sharex.{function}(...{json.dumps(list(args))}));"
     )
-    return subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        [node, "--input-type=module", "-e", script], capture_output=True, text=True, check=True
+    ).stdout
 
 
 @pytest.mark.parametrize(("api", "site", "token", "visibility"), CASES)
