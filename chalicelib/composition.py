@@ -11,7 +11,7 @@ import secrets
 import time
 from functools import lru_cache
 
-from chalicelib import clients
+from chalicelib import clients, metrics
 from chalicelib.auth.api_tokens import ApiTokenService
 from chalicelib.auth.mailer import Mailer, build_mailer
 from chalicelib.auth.providers import JwksCache, LocalProvider, OidcProvider, TokenProvider
@@ -62,7 +62,9 @@ def image_records() -> ImageRecords:
 
 @lru_cache(maxsize=1)
 def image_service() -> ImageService:
-    return ImageService(get_settings(), image_records(), storage(), metadata_cache(), time.time, quota=user_quotas())
+    return ImageService(
+        get_settings(), image_records(), storage(), metadata_cache(), time.time, metrics, quota=user_quotas()
+    )
 
 
 @lru_cache(maxsize=1)
@@ -123,7 +125,9 @@ def api_token_service() -> ApiTokenService:
 
 @lru_cache(maxsize=1)
 def processor() -> Processor:
-    return Processor(get_settings(), image_records(), storage(), metadata_cache(), time.time, quota=user_quotas())
+    return Processor(
+        get_settings(), image_records(), storage(), metadata_cache(), time.time, metrics, quota=user_quotas()
+    )
 
 
 def reset() -> None:

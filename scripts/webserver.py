@@ -1,9 +1,11 @@
-"""Serve the static front end (``web/``) locally, as the bucket's website does on AWS.
+"""Serve the static front end (``web/``) locally, as the site's CDN does on AWS.
 
-The one dynamic file is ``/config.js``: it tells the page where the API is (on AWS the deploy writes the same
-file next to the site). ``/docs`` is ``docs.html`` (the API reference), and ``/vendor/swagger-ui/`` serves the
-Swagger UI files that ``make web-vendor`` installs from npm into ``web-vendor/node_modules`` (never committed); the
-deploy uploads the same files under the same paths.
+Two things are not plain files: ``/config.js``, generated from the catalog and the settings by
+``chalicelib.site_config`` (it tells the page where the API is and every product fact it shows; the deploy writes
+the same file next to the site), and the security headers of ``chalicelib.site_headers`` on every response (the
+CloudFront response-headers policy sends the same ones on AWS). ``/docs`` is ``docs.html`` (the API reference), and
+``/vendor/swagger-ui/`` serves the Swagger UI files that ``make web-vendor`` installs from npm into
+``web-vendor/node_modules`` (never committed); the deploy uploads the same files under the same paths.
 
     python scripts/webserver.py --port 8080 --api http://127.0.0.1:8000
 """
@@ -11,14 +13,21 @@ deploy uploads the same files under the same paths.
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
-SWAGGER_UI = Path(__file__).resolve().parent.parent / "web-vendor" / "node_modules" / "swagger-ui-dist"
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from chalicelib import site_config, site_headers  # noqa: E402
+from chalicelib.settings import get_settings  # noqa: E402
+
+WEB_ROOT = ROOT / "web"
+SWAGGER_UI = ROOT / "web-vendor" / "node_modules" / "swagger-ui-dist"
 # Only what the docs page loads; nothing else from node_modules is served.
 VENDOR_FILES = {
     "/vendor/swagger-ui/swagger-ui-bundle.js": (SWAGGER_UI / "swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
@@ -28,6 +37,7 @@ VENDOR_FILES = {
 
 class SiteHandler(SimpleHTTPRequestHandler):
     api_base = ""
+    https = False
 
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
@@ -37,10 +47,10 @@ class SiteHandler(SimpleHTTPRequestHandler):
             self._send_file(*VENDOR_FILES[path])
             return
         if path == "/config.js":
-            body = f"export const API_BASE = {json.dumps(self.api_base)};\n".encode()
+            body = site_config.config_js(get_settings(), api_base=self.api_base).encode()
             self.send_response(200)
-            self.send_header("Content-Type", "text/javascript; charset=utf-8")
-            self.send_header("Cache-Control", "no-store")
+            self.send_header("Content-Type", site_config.CONTENT_TYPE)
+            self.send_header("Cache-Control", site_config.CACHE_CONTROL)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -61,12 +71,17 @@ class SiteHandler(SimpleHTTPRequestHandler):
         self.wfile.write(body)
 
     def end_headers(self) -> None:
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Referrer-Policy", "same-origin")
+        for name, value in site_headers.security_headers(https=self.https).items():
+            self.send_header(name, value)
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
         print(f"web {self.address_string()} {format % args}", flush=True)
+
+
+def make_server(host: str, port: int, api_base: str) -> ThreadingHTTPServer:
+    handler = type("Handler", (SiteHandler,), {"api_base": api_base})
+    return ThreadingHTTPServer((host, port), partial(handler, directory=str(WEB_ROOT)))
 
 
 def main() -> None:
@@ -75,8 +90,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--api", default="http://127.0.0.1:8000")
     args = parser.parse_args()
-    handler = type("Handler", (SiteHandler,), {"api_base": args.api})
-    server = ThreadingHTTPServer((args.host, args.port), partial(handler, directory=str(WEB_ROOT)))
+    server = make_server(args.host, args.port, args.api)
     print(f"web front end on http://{args.host}:{args.port}", flush=True)
     server.serve_forever()
 

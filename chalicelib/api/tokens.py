@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice.app import Blueprint, Response
 
 from chalicelib import composition
 from chalicelib.api import bodies, context
-from chalicelib.api.openapi import _errors, _json, _ref
+from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
 from chalicelib.auth.api_tokens import MAX_EXPIRY_DAYS, MAX_NAME_CHARS, SCOPES, describe_token
+from chalicelib.settings import Settings
 
 tokens_api = Blueprint(__name__)
 
@@ -44,92 +43,84 @@ def revoke_token(token_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
-# --- OpenAPI: these routes' part of the published document (chalicelib.api.docs merges it in) -----------------
+# --- OpenAPI: these routes' part of the published document (chalicelib.api.docs assembles it) -----------------
 
-_SESSION: list[dict[str, list[str]]] = [{"bearer": []}]
 
-OPENAPI_SCHEMAS: dict[str, Any] = {
-    "ApiToken": {
-        "type": "object",
-        "required": ["id", "name", "scope", "created_at", "expires_at", "expired", "last_used_at"],
-        "properties": {
-            "id": {"type": "string"},
-            "name": {"type": "string"},
-            "scope": {"type": "string", "enum": list(SCOPES)},
-            "created_at": {"type": "string", "format": "date-time"},
-            "expires_at": {"type": ["string", "null"], "format": "date-time"},
-            "expired": {"type": "boolean"},
-            "last_used_at": {
-                "type": ["string", "null"],
-                "format": "date-time",
-                "description": "Recorded at most once a minute",
-            },
-        },
-    },
-    "NewApiToken": {
-        "allOf": [
-            _ref("ApiToken"),
+def openapi_section(settings: Settings) -> oa.Section:
+    return oa.Section(paths=_paths(), schemas=_schemas())
+
+
+def _schemas() -> oa.Json:
+    moment = {"type": ["string", "null"], "format": "date-time"}
+    return {
+        "ApiToken": oa.object_schema(
             {
-                "type": "object",
-                "required": ["token"],
-                "properties": {
-                    "token": {
-                        "type": "string",
-                        "pattern": "^chi_",
-                        "description": "The secret: shown this once, send it as 'Authorization: Bearer <token>'",
-                    }
-                },
+                "id": {"type": "string"},
+                "name": {"type": "string"},
+                "scope": {"type": "string", "enum": list(SCOPES)},
+                "created_at": {"type": "string", "format": "date-time"},
+                "expires_at": moment,
+                "expired": {"type": "boolean"},
+                "last_used_at": {**moment, "description": "Recorded at most once a minute"},
             },
-        ]
-    },
-}
-
-OPENAPI_PATHS: dict[str, Any] = {
-    "/api/v1/users/me/tokens": {
-        "post": {
-            "summary": "Create a personal API token (signed-in session only; the secret is shown once)",
-            "security": _SESSION,
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["name", "scope"],
-                            "properties": {
-                                "name": {"type": "string", "maxLength": MAX_NAME_CHARS},
-                                "scope": {
-                                    "type": "string",
-                                    "enum": list(SCOPES),
-                                    "description": "upload: create uploads; read: list and read your images; "
-                                    "full: both, plus delete and change visibility. No scope manages the account.",
-                                },
-                                "expires_in_days": {"type": "integer", "minimum": 1, "maximum": MAX_EXPIRY_DAYS},
-                            },
+            required=["id", "name", "scope", "created_at", "expires_at", "expired", "last_used_at"],
+        ),
+        "NewApiToken": {
+            "allOf": [
+                oa.ref("ApiToken"),
+                oa.object_schema(
+                    {
+                        "token": {
+                            "type": "string",
+                            "pattern": "^chi_",
+                            "description": "The secret: shown this once; send it as 'Authorization: Bearer <token>'",
                         }
-                    }
+                    },
+                    required=["token"],
+                ),
+            ]
+        },
+    }
+
+
+def _paths() -> oa.Json:
+    new_token = oa.object_schema(
+        {
+            "name": {"type": "string", "maxLength": MAX_NAME_CHARS},
+            "scope": {
+                "type": "string",
+                "enum": list(SCOPES),
+                "description": "upload: create uploads; read: list and read your images; "
+                "full: both, plus delete and change visibility. No scope manages the account.",
+            },
+            "expires_in_days": {"type": "integer", "minimum": 1, "maximum": MAX_EXPIRY_DAYS},
+        },
+        required=["name", "scope"],
+    )
+    listing = oa.object_schema({"items": {"type": "array", "items": oa.ref("ApiToken")}})
+    return {
+        "/api/v1/users/me/tokens": {
+            "post": {
+                "summary": "Create a personal API token (signed-in session only; the secret is shown once)",
+                "security": oa.BEARER,
+                "requestBody": oa.json_body(new_token),
+                "responses": {
+                    "201": oa.json_response(oa.ref("NewApiToken"), "Created"),
+                    **oa.error_responses(400, 401, 403),
                 },
             },
-            "responses": {"201": _json(_ref("NewApiToken"), "Created"), **_errors(400, 401, 403)},
-        },
-        "get": {
-            "summary": "My personal API tokens (never their secrets), newest first",
-            "security": _SESSION,
-            "responses": {
-                "200": _json(
-                    {"type": "object", "properties": {"items": {"type": "array", "items": _ref("ApiToken")}}},
-                    "Tokens",
-                ),
-                **_errors(401, 403),
+            "get": {
+                "summary": "My personal API tokens (never their secrets), newest first",
+                "security": oa.BEARER,
+                "responses": {"200": oa.json_response(listing, "Tokens"), **oa.error_responses(401, 403)},
             },
         },
-    },
-    "/api/v1/users/me/tokens/{token_id}": {
-        "delete": {
-            "summary": "Revoke a personal API token (it stops working at once)",
-            "security": _SESSION,
-            "parameters": [{"name": "token_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"204": {"description": "Revoked"}, **_errors(401, 403, 404)},
-        }
-    },
-}
+        "/api/v1/users/me/tokens/{token_id}": {
+            "delete": {
+                "summary": "Revoke a personal API token (it stops working at once)",
+                "security": oa.BEARER,
+                "parameters": [oa.path_param("token_id")],
+                "responses": {"204": {"description": "Revoked"}, **oa.error_responses(401, 403, 404)},
+            }
+        },
+    }

@@ -24,11 +24,12 @@ from chitram_cli.config import Exit
 from chitram_cli.progress import Reporter
 
 # The claimed type of an upload. The server decides by content; this only has to be one it hands forms out for
-# (tests/cli/test_upload_rules.py checks this table against the API's list).
+# (tests/unit/test_cli_rules.py checks this table against chalicelib/catalog.py, which the CLI cannot import).
 TYPES_BY_EXTENSION = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".jpe": "image/jpeg",
+    ".jfif": "image/jpeg",
     ".png": "image/png",
     ".gif": "image/gif",
     ".webp": "image/webp",

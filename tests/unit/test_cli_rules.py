@@ -14,7 +14,7 @@ from chitram_cli.config import Exit
 from chitram_cli.main import combine
 from chitram_cli.upload import TYPES_BY_EXTENSION, claimed_type, discover
 
-from chalicelib.services.images import UPLOADABLE_TYPES
+from chalicelib import catalog
 from tests.conftest import make_jpeg, make_png
 
 
@@ -26,8 +26,9 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cfg"
 
 
-def test_claimed_types_are_ones_the_api_hands_forms_out_for() -> None:
-    assert set(TYPES_BY_EXTENSION.values()) == set(UPLOADABLE_TYPES)
+def test_the_clis_extensions_and_types_are_the_catalogs() -> None:
+    expected = {f".{extension}": f.mime_type for f in catalog.FORMATS for extension in f.extensions}
+    assert expected == TYPES_BY_EXTENSION
 
 
 def test_credentials_file_is_0600_in_a_0700_directory(config_dir: Path) -> None:

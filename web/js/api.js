@@ -9,9 +9,6 @@ import * as config from "../config.js";
 import { getToken, signOut } from "./auth.js";
 
 export const API_BASE = String(config.API_BASE || "").replace(/\/+$/, "");
-// A courtesy pre-check only: the presigned policy and the processor decide. The deploy may export the real limit.
-export const MAX_UPLOAD_BYTES = Number(config.MAX_UPLOAD_BYTES) || 10 * 1024 * 1024;
-export const UPLOADABLE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"];
 
 export class ApiError extends Error {
   constructor({ status = 0, code = "ERROR", message, details = {}, retryAfter = null }) {

@@ -6,6 +6,7 @@
 
 import { apiUrl } from "../api.js";
 import { getToken } from "../auth.js";
+import { UPLOADABLE_TYPES } from "../facts.js";
 import { initNav } from "../nav.js";
 import { $, copyButton, el, errorText, setStatus } from "../ui.js";
 
@@ -20,7 +21,7 @@ export function examples(api) {
     ["Upload with curl (small files, one request; add -H 'Authorization: Bearer chi_…' to own it)",
       `curl -F file=@photo.jpg ${api}/api/v1/images/upload`],
     ["Upload straight to storage: ask for a presigned form, then post the file to it",
-      `curl -H 'Content-Type: application/json' -d '{"filename": "photo.jpg", "content_type": "image/jpeg", "size": 139435}' ${api}/api/v1/images/upload-url`],
+      `curl -H 'Content-Type: application/json' -d '{"filename": "photo.jpg", "content_type": "${UPLOADABLE_TYPES[0]}", "size": 139435}' ${api}/api/v1/images/upload-url`],
     ["An image's metadata and status", `curl ${api}/api/v1/images/IMAGE_ID`],
     ["Your images (a read or full token)", `curl -H "Authorization: Bearer $CHITRAM_TOKEN" ${api}/api/v1/users/me/images`],
     ["Delete (a full token, or the delete token of an anonymous upload)",
