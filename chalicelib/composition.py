@@ -15,9 +15,11 @@ from collections.abc import Callable
 from typing import Any, overload
 
 from chalicelib import clients, metrics
+from chalicelib.auth.api_tokens import ApiTokenService
 from chalicelib.auth.mailer import Mailer, build_mailer
 from chalicelib.auth.providers import JwksCache, LocalProvider, OidcProvider, TokenProvider
 from chalicelib.auth.store import UserStore
+from chalicelib.auth.token_store import ApiTokenStore
 from chalicelib.auth.tokens import LocalTokens
 from chalicelib.cache import build_redis_nodes
 from chalicelib.cache.metadata import MetadataCache, build_metadata_cache
@@ -190,6 +192,13 @@ def mailer() -> Mailer:
 @component
 def user_service() -> UserService:
     return UserService(get_settings(), user_store(), local_tokens(), rate_limiter(), mailer(), time.time)
+
+
+@component
+def api_token_service() -> ApiTokenService:
+    settings = get_settings()
+    bind_tables(settings)
+    return ApiTokenService(ApiTokenStore(settings.region), time.time)
 
 
 @component

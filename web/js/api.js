@@ -182,3 +182,20 @@ export function confirmPasswordReset(token, newPassword) {
 export function previewUrl(image, size) {
   return image?.owner_links?.thumbnails?.[String(size)] || thumbnailUrl(image.id, size);
 }
+
+// --- personal API tokens (a signed-in session only: tokens never manage tokens) -----------------
+
+export function listApiTokens() {
+  return request("GET", "/api/v1/users/me/tokens");
+}
+
+/** {name, scope: "upload" | "read" | "full", expiresInDays?} -> the token, with its secret (shown once). */
+export function createApiToken({ name, scope, expiresInDays }) {
+  const json = { name, scope };
+  if (expiresInDays) json.expires_in_days = expiresInDays;
+  return request("POST", "/api/v1/users/me/tokens", { json });
+}
+
+export function revokeApiToken(id) {
+  return request("DELETE", `/api/v1/users/me/tokens/${encodeURIComponent(id)}`);
+}
