@@ -11,7 +11,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.api import auth, health, images, integrity, large_uploads
+from chalicelib.api import auth, health, images, integrity, large_uploads, tokens
 from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
 from chalicelib.settings import Settings, get_settings
@@ -35,6 +35,7 @@ SECTIONS: tuple[oa.SectionBuilder, ...] = (
     large_uploads.openapi_section,
     integrity.openapi_section,
     auth.openapi_section,
+    tokens.openapi_section,
     openapi_section,
 )
 

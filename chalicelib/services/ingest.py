@@ -16,13 +16,15 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib import imaging
 from chalicelib.records import Image, ImageRecords
 from chalicelib.services.ports import Metrics, UploadPath
 from chalicelib.settings import Settings
 from chalicelib.storage import Storage, display_key, file_key, thumbnail_key
+
+if TYPE_CHECKING:
+    from chalicelib import imaging
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,9 @@ class Ingest:
 
     def process(self, data: bytes, *, max_bytes: int) -> imaging.ProcessedImage:
         """Validate by content and make the renditions (``InvalidImage`` for a bad file); stores nothing."""
+        # Pillow loads on the first upload, not at every cold start: the API's reads never need it.
+        from chalicelib import imaging
+
         return imaging.process(data, max_bytes=max_bytes, max_pixels=self.settings.max_image_pixels)
 
     def store(
