@@ -82,13 +82,16 @@ class _Fault:
         self.sent = 0
         self.lock = threading.Lock()
 
-    def part_done(self) -> None:
+    def part_done(self, stop: threading.Event) -> None:
         if self.after is None:
             return
         with self.lock:
             self.sent += 1
-            if self.sent == self.after:
-                os.kill(os.getpid(), self.signal)
+            if self.sent != self.after:
+                return
+        os.kill(os.getpid(), self.signal)
+        # The main thread turns the signal into the stop event; wait for it, so the fault lands between parts.
+        stop.wait(10)
 
 
 _fault = _Fault()
@@ -199,7 +202,7 @@ class MultipartUpload:
                     parts_up += 1
                     done_bytes += len(data)
                     self.on_progress(done_bytes)
-                    _fault.part_done()
+                    _fault.part_done(self.stop)
         return len(missing)
 
     def _sign(self, upload: dict[str, Any], digests: dict[int, str]) -> dict[int, dict[str, Any]]:
