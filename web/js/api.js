@@ -6,7 +6,7 @@
  */
 
 import * as config from "../config.js";
-import { getToken, signOut } from "./auth.js";
+import { endsSession, getToken, signOut } from "./auth.js";
 
 export const API_BASE = String(config.API_BASE || "").replace(/\/+$/, "");
 
@@ -100,8 +100,7 @@ async function request(method, path, { json, headers = {}, auth = true, signal }
   }
   if (!response.ok) {
     const error = errorFromResponse(response.status, data, response.headers.get("Retry-After"));
-    // A token the API no longer accepts (expired, revoked, user gone) ends the session everywhere.
-    if (response.status === 401 && token) signOut("Your session has ended. Please sign in again.");
+    if (endsSession(response.status, token)) signOut("Your session has ended. Please sign in again.");
     throw error;
   }
   return data;
