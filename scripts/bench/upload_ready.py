@@ -1,0 +1,257 @@
+"""Benchmark: presigned uploads of a 12 MP photo until ``ready``, by the local worker's concurrency.
+
+    .venv/bin/python scripts/bench/upload_ready.py [--uploads 40] [--clients 20] [--workers 1,4]
+
+For each worker concurrency in ``--workers`` (the first is the baseline; 1 is the worker as it was, one batch
+at a time) a fresh local stack starts (``scripts/stack.py``: moto, redis nodes, ``chalice local``, the worker
+with ``--concurrency N``, upload rate limit off). Once every worker process polls and two warm-up uploads are
+ready, ``--clients`` threads make ``--uploads`` uploads the way the web page does: ``POST
+/api/v1/images/upload-url``, then the file straight to the bucket with the presigned form. Meanwhile one thread
+reads the records' ``status`` from DynamoDB every 50 ms (one BatchGetItem for every image not yet ready: a
+light, precise clock that adds no load to the API) and notes when each turns ``ready``.
+
+Reported per run: upload start -> ready and stored -> ready (p50, p95, max), the wall time from the first
+upload to the last ready, and the ratios against the baseline run of this same process. Absolute times depend
+on the machine and its load (the load average is printed); the ratio is the result. Always exits 0.
+
+The photo: a real camera photo from ``tests/fixtures`` (the Jolla or iPhone JPEG, 3264x2448) upscaled to
+4000x3000 (12 MP) with a light grain so its entropy-coded data is as dense as a real photo's, saved at quality
+90 with the source's EXIF; written once to ``build/bench/upload-12mp.jpg``. ``--photo`` takes another file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import boto3  # noqa: E402
+import requests  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from chalicelib.settings import Settings  # noqa: E402
+from scripts.stack import Stack, StackConfig  # noqa: E402
+
+CACHE = ROOT / "build" / "bench" / "upload-12mp.jpg"
+SOURCES = (
+    ROOT / "tests" / "fixtures" / "jolla.jpg",
+    ROOT / "tests" / "fixtures" / "iphone_hdr_YES.jpg",
+    ROOT.parent / "shared" / "corpus" / "real" / "jolla.jpg",
+    Path("/work/shared/corpus/real/jolla.jpg"),
+)
+TWELVE_MP = (4000, 3000)
+POLL_SECONDS = 0.05
+READY_TIMEOUT_SECONDS = 300.0
+
+
+def twelve_mp_photo() -> bytes:
+    if CACHE.exists():
+        return CACHE.read_bytes()
+    source = next((path for path in SOURCES if path.exists()), None)
+    if source is None:
+        raise SystemExit(f"no source photo found (looked for {', '.join(map(str, SOURCES))}); pass --photo")
+    with Image.open(source) as im:
+        exif = im.info.get("exif", b"")
+        big = im.convert("RGB").resize(TWELVE_MP, Image.Resampling.LANCZOS)
+    grain = Image.effect_noise(TWELVE_MP, 24).convert("RGB")
+    out = io.BytesIO()
+    Image.blend(big, grain, 0.15).save(out, "JPEG", quality=90, exif=exif)
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    CACHE.write_bytes(out.getvalue())
+    return out.getvalue()
+
+
+@dataclass
+class Upload:
+    image_id: str
+    started: float
+    stored: float
+    ready: float | None = None
+
+
+@dataclass
+class Run:
+    workers: int
+    uploads: list[Upload] = field(default_factory=list)
+    load: float = 0.0
+
+    def latencies(self, since: str) -> list[float]:
+        return sorted((u.ready or 0) - getattr(u, since) for u in self.uploads)
+
+    @property
+    def wall(self) -> float:
+        return max(u.ready or 0 for u in self.uploads) - min(u.started for u in self.uploads)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
+
+
+class ReadyWatcher:
+    """Notes when each image's record turns ``ready``: one BatchGetItem every POLL_SECONDS, off the API."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=stack.moto_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's
+        )
+        self.table = Settings().images_table
+        self.pending: dict[str, Upload] = {}
+        self.error: str | None = None
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def add(self, upload: Upload) -> None:
+        with self.lock:
+            self.pending[upload.image_id] = upload
+
+    def _watch(self) -> None:
+        while not self.stop.wait(POLL_SECONDS):
+            with self.lock:
+                ids = list(self.pending)[:100]
+            if not ids:
+                continue
+            keys = [{"id": {"S": image_id}} for image_id in ids]
+            answer = self.dynamodb.batch_get_item(
+                RequestItems={
+                    self.table: {
+                        "Keys": keys,
+                        "ProjectionExpression": "#i, #s",
+                        "ExpressionAttributeNames": {"#i": "id", "#s": "status"},
+                    }
+                }
+            )
+            now = time.time()
+            for item in answer["Responses"].get(self.table, []):
+                status = item["status"]["S"]
+                if status == "pending":
+                    continue
+                if status != "ready":
+                    self.error = f"image {item['id']['S']} ended {status}"
+                    return
+                with self.lock:
+                    upload = self.pending.pop(item["id"]["S"])
+                upload.ready = now
+
+    def wait_all(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.error:
+                raise SystemExit(self.error)
+            with self.lock:
+                if not self.pending:
+                    return
+            time.sleep(POLL_SECONDS)
+        raise SystemExit(f"{len(self.pending)} images not ready after {timeout:.0f} s")
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def upload(api_url: str, photo: bytes, session: requests.Session) -> Upload:
+    started = time.time()
+    ticket = session.post(
+        f"{api_url}/api/v1/images/upload-url",
+        json={"filename": "photo.jpg", "content_type": "image/jpeg", "size": len(photo)},
+        timeout=60,
+    )
+    ticket.raise_for_status()
+    form = ticket.json()["upload"]
+    stored = session.post(
+        form["url"], data=form["fields"], files={"file": ("photo.jpg", photo, "image/jpeg")}, timeout=60
+    )
+    stored.raise_for_status()
+    return Upload(ticket.json()["id"], started, time.time())
+
+
+def wait_for_workers(stack: Stack, workers: int, timeout: float = 120.0) -> None:
+    log = stack.run_dir / "worker.log"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if text.count(" polling ") >= workers:
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"the worker did not start {workers} pollers within {timeout:.0f} s")
+
+
+def run(workers: int, photo: bytes, uploads: int, clients: int) -> Run:
+    config = StackConfig.ephemeral(worker_concurrency=workers, extra_env={"RATE_LIMIT_UPLOADS_PER_MINUTE": "0"})
+    stack = Stack(config).start(timeout=120)
+    try:
+        wait_for_workers(stack, workers)
+        watcher = ReadyWatcher(stack)
+        try:
+            warm = requests.Session()
+            for _ in range(2):
+                watcher.add(upload(stack.api_url, photo, warm))
+                watcher.wait_all(READY_TIMEOUT_SECONDS)
+            result = Run(workers, load=os.getloadavg()[0])
+            sessions = threading.local()
+
+            def one(_: int) -> Upload:
+                if not hasattr(sessions, "session"):
+                    sessions.session = requests.Session()
+                done = upload(stack.api_url, photo, sessions.session)
+                watcher.add(done)
+                return done
+
+            with ThreadPoolExecutor(max_workers=clients) as pool:
+                result.uploads = list(pool.map(one, range(uploads)))
+            watcher.wait_all(READY_TIMEOUT_SECONDS)
+        finally:
+            watcher.close()
+    finally:
+        stack.stop()
+    return result
+
+
+def report(runs: list[Run], uploads: int, clients: int, photo: bytes) -> None:
+    print(f"{uploads} presigned uploads of a {len(photo) / 2**20:.1f} MiB 12 MP JPEG at concurrency {clients}")
+    print(
+        f"{'workers':>7}  {'load':>5}  {'start->ready p50':>16}  {'p95':>6}  {'max':>6}"
+        f"  {'stored->ready p95':>17}  {'wall':>6}"
+    )
+    for r in runs:
+        total, queued = r.latencies("started"), r.latencies("stored")
+        print(
+            f"{r.workers:>7}  {r.load:>5.2f}  {percentile(total, 0.5):>15.2f}s  {percentile(total, 0.95):>5.2f}s"
+            f"  {total[-1]:>5.2f}s  {percentile(queued, 0.95):>16.2f}s  {r.wall:>5.2f}s"
+        )
+    base = runs[0]
+    for r in runs[1:]:
+        p95 = percentile(r.latencies("started"), 0.95) / percentile(base.latencies("started"), 0.95)
+        print(f"workers={r.workers} vs workers={base.workers}: p95 x{p95:.2f}, wall x{r.wall / base.wall:.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--uploads", type=int, default=40)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--workers", default="1,4", help="worker concurrencies to compare; the first is the baseline")
+    parser.add_argument("--photo", type=Path, help="upload this file instead of the derived 12 MP photo")
+    args = parser.parse_args()
+    photo = args.photo.read_bytes() if args.photo else twelve_mp_photo()
+    runs = [run(int(n), photo, args.uploads, args.clients) for n in args.workers.split(",")]
+    report(runs, args.uploads, args.clients, photo)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
