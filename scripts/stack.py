@@ -94,6 +94,7 @@ class StackConfig:
     run_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     worker_concurrency: int | None = None  # None: the worker's own default (scripts/worker.py)
+    worker_batch_size: int | None = None  # None: the worker's own default
 
     @classmethod
     def ephemeral(cls, **overrides: Any) -> StackConfig:
@@ -210,9 +211,17 @@ class Stack:
                 str(self.config.api_port),
             ],
         )
-        concurrency = self.config.worker_concurrency
+        worker_options = {
+            "--concurrency": self.config.worker_concurrency,
+            "--batch-size": self.config.worker_batch_size,
+        }
         self.spawn(
-            "worker", [sys.executable, "scripts/worker.py", *([f"--concurrency={concurrency}"] if concurrency else [])]
+            "worker",
+            [
+                sys.executable,
+                "scripts/worker.py",
+                *(f"{name}={value}" for name, value in worker_options.items() if value),
+            ],
         )
         web = self.spawn(
             "web",

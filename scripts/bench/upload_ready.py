@@ -1,18 +1,20 @@
 """Benchmark: presigned uploads of a 12 MP photo until ``ready``, by the local worker's concurrency.
 
-    .venv/bin/python scripts/bench/upload_ready.py [--uploads 40] [--clients 20] [--workers 1,4]
+    .venv/bin/python scripts/bench/upload_ready.py [--uploads 40] [--clients 20] [--workers 1x10,4x10,4x1]
 
-For each worker concurrency in ``--workers`` (the first is the baseline; 1 is the worker as it was, one batch
-at a time) a fresh local stack starts (``scripts/stack.py``: moto, redis nodes, ``chalice local``, the worker
-with ``--concurrency N``, upload rate limit off). Once every worker process polls and two warm-up uploads are
+For each worker configuration in ``--workers`` (``NxB``: N worker processes, batches of up to B messages; the
+first is the baseline, ``1x10`` being the worker as it was: one batch of up to 10 at a time) a fresh local stack
+starts (``scripts/stack.py``: moto, redis nodes, the API, the worker with ``--concurrency N --batch-size B``,
+upload rate limit off). Once every worker process polls and two warm-up uploads are
 ready, ``--clients`` threads make ``--uploads`` uploads the way the web page does: ``POST
 /api/v1/images/upload-url``, then the file straight to the bucket with the presigned form. Meanwhile one thread
 reads the records' ``status`` from DynamoDB every 50 ms (one BatchGetItem for every image not yet ready: a
 light, precise clock that adds no load to the API) and notes when each turns ``ready``.
 
 Reported per run: upload start -> ready and stored -> ready (p50, p95, max), the wall time from the first
-upload to the last ready, and the ratios against the baseline run of this same process. Absolute times depend
-on the machine and its load (the load average is printed); the ratio is the result. Always exits 0.
+upload to the last ready, the CPU seconds the worker (all its processes) and moto's server spent meanwhile
+(Linux ``/proc``), and the ratios against the baseline run of this same process. Absolute times depend on the
+machine and its load (the load average is printed); the ratio is the result. Always exits 0.
 
 The photo: a real camera photo from ``tests/fixtures`` (the Jolla or iPhone JPEG, 3264x2448) upscaled to
 4000x3000 (12 MP) with a light grain so its entropy-coded data is as dense as a real photo's, saved at quality
@@ -81,9 +83,10 @@ class Upload:
 
 @dataclass
 class Run:
-    workers: int
+    workers: str
     uploads: list[Upload] = field(default_factory=list)
     load: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
 
     def latencies(self, since: str) -> list[float]:
         return sorted((u.ready or 0) - getattr(u, since) for u in self.uploads)
@@ -180,6 +183,37 @@ def upload(api_url: str, photo: bytes, session: requests.Session) -> Upload:
     return Upload(ticket.json()["id"], started, time.time())
 
 
+def _stat(pid: int) -> list[str]:
+    return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        tree += frontier
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = _stat(pid)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def wait_for_workers(stack: Stack, workers: int, timeout: float = 120.0) -> None:
     log = stack.run_dir / "worker.log"
     deadline = time.monotonic() + timeout
@@ -191,11 +225,16 @@ def wait_for_workers(stack: Stack, workers: int, timeout: float = 120.0) -> None
     raise SystemExit(f"the worker did not start {workers} pollers within {timeout:.0f} s")
 
 
-def run(workers: int, photo: bytes, uploads: int, clients: int) -> Run:
-    config = StackConfig.ephemeral(worker_concurrency=workers, extra_env={"RATE_LIMIT_UPLOADS_PER_MINUTE": "0"})
+def run(workers: str, photo: bytes, uploads: int, clients: int) -> Run:
+    concurrency, batch_size = (int(part) for part in workers.split("x"))
+    config = StackConfig.ephemeral(
+        worker_concurrency=concurrency,
+        worker_batch_size=batch_size,
+        extra_env={"RATE_LIMIT_UPLOADS_PER_MINUTE": "0"},
+    )
     stack = Stack(config).start(timeout=120)
     try:
-        wait_for_workers(stack, workers)
+        wait_for_workers(stack, concurrency)
         watcher = ReadyWatcher(stack)
         try:
             warm = requests.Session()
@@ -203,6 +242,8 @@ def run(workers: int, photo: bytes, uploads: int, clients: int) -> Run:
                 watcher.add(upload(stack.api_url, photo, warm))
                 watcher.wait_all(READY_TIMEOUT_SECONDS)
             result = Run(workers, load=os.getloadavg()[0])
+            measured = {c.name: process_tree(c.process.pid) for c in stack.children if c.name in ("worker", "moto")}
+            before = {name: cpu_seconds(pids) for name, pids in measured.items()}
             sessions = threading.local()
 
             def one(_: int) -> Upload:
@@ -215,6 +256,7 @@ def run(workers: int, photo: bytes, uploads: int, clients: int) -> Run:
             with ThreadPoolExecutor(max_workers=clients) as pool:
                 result.uploads = list(pool.map(one, range(uploads)))
             watcher.wait_all(READY_TIMEOUT_SECONDS)
+            result.cpu = {name: cpu_seconds(pids) - before[name] for name, pids in measured.items()}
         finally:
             watcher.close()
     finally:
@@ -226,13 +268,14 @@ def report(runs: list[Run], uploads: int, clients: int, photo: bytes) -> None:
     print(f"{uploads} presigned uploads of a {len(photo) / 2**20:.1f} MiB 12 MP JPEG at concurrency {clients}")
     print(
         f"{'workers':>7}  {'load':>5}  {'start->ready p50':>16}  {'p95':>6}  {'max':>6}"
-        f"  {'stored->ready p95':>17}  {'wall':>6}"
+        f"  {'stored->ready p95':>17}  {'wall':>6}  {'worker cpu':>10}  {'moto cpu':>8}"
     )
     for r in runs:
         total, queued = r.latencies("started"), r.latencies("stored")
         print(
             f"{r.workers:>7}  {r.load:>5.2f}  {percentile(total, 0.5):>15.2f}s  {percentile(total, 0.95):>5.2f}s"
             f"  {total[-1]:>5.2f}s  {percentile(queued, 0.95):>16.2f}s  {r.wall:>5.2f}s"
+            f"  {r.cpu.get('worker', 0):>9.1f}s  {r.cpu.get('moto', 0):>7.1f}s"
         )
     base = runs[0]
     for r in runs[1:]:
@@ -244,11 +287,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uploads", type=int, default=40)
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--workers", default="1,4", help="worker concurrencies to compare; the first is the baseline")
+    parser.add_argument(
+        "--workers", default="1x10,4x10,4x1", help="NxB worker configurations to compare; the first is the baseline"
+    )
     parser.add_argument("--photo", type=Path, help="upload this file instead of the derived 12 MP photo")
     args = parser.parse_args()
     photo = args.photo.read_bytes() if args.photo else twelve_mp_photo()
-    runs = [run(int(n), photo, args.uploads, args.clients) for n in args.workers.split(",")]
+    runs = [run(workers, photo, args.uploads, args.clients) for workers in args.workers.split(",")]
     report(runs, args.uploads, args.clients, photo)
     return 0
 
