@@ -7,9 +7,9 @@ first is the baseline, ``1x10`` being the worker as it was: one batch of up to 1
 starts (``scripts/stack.py``: moto, redis nodes, the API, the worker with ``--concurrency N --batch-size B``,
 upload rate limit off). Once every worker process polls and two warm-up uploads are
 ready, ``--clients`` threads make ``--uploads`` uploads the way the web page does: ``POST
-/api/v1/images/upload-url``, then the file straight to the bucket with the presigned form. Meanwhile one thread
-reads the records' ``status`` from DynamoDB every 50 ms (one BatchGetItem for every image not yet ready: a
-light, precise clock that adds no load to the API) and notes when each turns ``ready``.
+/api/v1/images/upload-url``, then the file straight to the bucket with the presigned form. When each image
+turned ``ready`` is read from the processor's own ``ProcessingTime`` metric line in the worker's log (its
+timestamp is taken right after the record is committed), so measuring adds no requests to the stack.
 
 Reported per run: upload start -> ready and stored -> ready (p50, p95, max), the wall time from the first
 upload to the last ready, the CPU seconds the worker (all its processes) and moto's server spent meanwhile
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import statistics
 import sys
@@ -37,11 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import boto3  # noqa: E402
 import requests  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from chalicelib.settings import Settings  # noqa: E402
 from scripts.stack import Stack, StackConfig  # noqa: E402
 
 CACHE = ROOT / "build" / "bench" / "upload-12mp.jpg"
@@ -79,6 +78,7 @@ class Upload:
     started: float
     stored: float
     ready: float | None = None
+    processing_ms: float = 0.0
 
 
 @dataclass
@@ -100,71 +100,43 @@ def percentile(values: list[float], fraction: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
 
 
-class ReadyWatcher:
-    """Notes when each image's record turns ``ready``: one BatchGetItem every POLL_SECONDS, off the API."""
+def processed(worker_log: Path) -> dict[str, tuple[float, float, str]]:
+    """image id -> (when, processing ms, outcome), from the processor's own EMF metric lines in the worker's log.
 
-    def __init__(self, stack: Stack) -> None:
-        self.dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=stack.moto_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's
-        )
-        self.table = Settings().images_table
-        self.pending: dict[str, Upload] = {}
-        self.error: str | None = None
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._watch, daemon=True)
-        self.thread.start()
-
-    def add(self, upload: Upload) -> None:
-        with self.lock:
-            self.pending[upload.image_id] = upload
-
-    def _watch(self) -> None:
-        while not self.stop.wait(POLL_SECONDS):
-            with self.lock:
-                ids = list(self.pending)[:100]
-            if not ids:
-                continue
-            keys = [{"id": {"S": image_id}} for image_id in ids]
-            answer = self.dynamodb.batch_get_item(
-                RequestItems={
-                    self.table: {
-                        "Keys": keys,
-                        "ProjectionExpression": "#i, #s",
-                        "ExpressionAttributeNames": {"#i": "id", "#s": "status"},
-                    }
-                }
+    The ``ProcessingTime`` line is written right after the record turned ready (chalicelib/services/processor.py),
+    and its ``_aws.Timestamp`` says when: a clock that costs the stack nothing (polling the table or the API
+    20 times a second would take a good share of a CPU from the very processes being measured).
+    """
+    found: dict[str, tuple[float, float, str]] = {}
+    text = worker_log.read_text(errors="replace") if worker_log.exists() else ""
+    for line in text.splitlines():
+        if '"ProcessingTime"' not in line or not line.startswith("{"):
+            continue
+        try:
+            record = json.loads(line)
+            found[record["image_id"]] = (
+                record["_aws"]["Timestamp"] / 1000,
+                float(record["ProcessingTime"]),
+                str(record.get("Outcome", "")),
             )
-            now = time.time()
-            for item in answer["Responses"].get(self.table, []):
-                status = item["status"]["S"]
-                if status == "pending":
-                    continue
-                if status != "ready":
-                    self.error = f"image {item['id']['S']} ended {status}"
-                    return
-                with self.lock:
-                    upload = self.pending.pop(item["id"]["S"])
-                upload.ready = now
+        except (ValueError, KeyError, TypeError):
+            continue
+    return found
 
-    def wait_all(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.error:
-                raise SystemExit(self.error)
-            with self.lock:
-                if not self.pending:
-                    return
-            time.sleep(POLL_SECONDS)
-        raise SystemExit(f"{len(self.pending)} images not ready after {timeout:.0f} s")
 
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
+def wait_until_processed(stack: Stack, uploads: list[Upload], timeout: float = READY_TIMEOUT_SECONDS) -> None:
+    """Fill in each upload's ``ready`` (and ``processing_ms``) from the worker's log; every one must be ready."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = processed(stack.run_dir / "worker.log")
+        if all(upload.image_id in seen for upload in uploads):
+            for upload in uploads:
+                upload.ready, upload.processing_ms, outcome = seen[upload.image_id]
+                if outcome != "ready":
+                    raise SystemExit(f"image {upload.image_id} ended {outcome}")
+            return
+        time.sleep(POLL_SECONDS)
+    raise SystemExit(f"images not processed after {timeout:.0f} s")
 
 
 def upload(api_url: str, photo: bytes, session: requests.Session) -> Upload:
@@ -235,30 +207,23 @@ def run(workers: str, photo: bytes, uploads: int, clients: int) -> Run:
     stack = Stack(config).start(timeout=120)
     try:
         wait_for_workers(stack, concurrency)
-        watcher = ReadyWatcher(stack)
-        try:
-            warm = requests.Session()
-            for _ in range(2):
-                watcher.add(upload(stack.api_url, photo, warm))
-                watcher.wait_all(READY_TIMEOUT_SECONDS)
-            result = Run(workers, load=os.getloadavg()[0])
-            measured = {c.name: process_tree(c.process.pid) for c in stack.children if c.name in ("worker", "moto")}
-            before = {name: cpu_seconds(pids) for name, pids in measured.items()}
-            sessions = threading.local()
+        warm = requests.Session()
+        for _ in range(2):
+            wait_until_processed(stack, [upload(stack.api_url, photo, warm)])
+        result = Run(workers, load=os.getloadavg()[0])
+        measured = {c.name: process_tree(c.process.pid) for c in stack.children if c.name in ("worker", "moto")}
+        before = {name: cpu_seconds(pids) for name, pids in measured.items()}
+        sessions = threading.local()
 
-            def one(_: int) -> Upload:
-                if not hasattr(sessions, "session"):
-                    sessions.session = requests.Session()
-                done = upload(stack.api_url, photo, sessions.session)
-                watcher.add(done)
-                return done
+        def one(_: int) -> Upload:
+            if not hasattr(sessions, "session"):
+                sessions.session = requests.Session()
+            return upload(stack.api_url, photo, sessions.session)
 
-            with ThreadPoolExecutor(max_workers=clients) as pool:
-                result.uploads = list(pool.map(one, range(uploads)))
-            watcher.wait_all(READY_TIMEOUT_SECONDS)
-            result.cpu = {name: cpu_seconds(pids) - before[name] for name, pids in measured.items()}
-        finally:
-            watcher.close()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            result.uploads = list(pool.map(one, range(uploads)))
+        wait_until_processed(stack, result.uploads)
+        result.cpu = {name: cpu_seconds(pids) - before[name] for name, pids in measured.items()}
     finally:
         stack.stop()
     return result
@@ -268,13 +233,14 @@ def report(runs: list[Run], uploads: int, clients: int, photo: bytes) -> None:
     print(f"{uploads} presigned uploads of a {len(photo) / 2**20:.1f} MiB 12 MP JPEG at concurrency {clients}")
     print(
         f"{'workers':>7}  {'load':>5}  {'start->ready p50':>16}  {'p95':>6}  {'max':>6}"
-        f"  {'stored->ready p95':>17}  {'wall':>6}  {'worker cpu':>10}  {'moto cpu':>8}"
+        f"  {'stored->ready p95':>17}  {'processing p50':>14}  {'wall':>6}  {'worker cpu':>10}  {'moto cpu':>8}"
     )
     for r in runs:
         total, queued = r.latencies("started"), r.latencies("stored")
         print(
             f"{r.workers:>7}  {r.load:>5.2f}  {percentile(total, 0.5):>15.2f}s  {percentile(total, 0.95):>5.2f}s"
-            f"  {total[-1]:>5.2f}s  {percentile(queued, 0.95):>16.2f}s  {r.wall:>5.2f}s"
+            f"  {total[-1]:>5.2f}s  {percentile(queued, 0.95):>16.2f}s"
+            f"  {statistics.median(u.processing_ms for u in r.uploads) / 1000:>13.2f}s  {r.wall:>5.2f}s"
             f"  {r.cpu.get('worker', 0):>9.1f}s  {r.cpu.get('moto', 0):>7.1f}s"
         )
     base = runs[0]
