@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         "--worker-concurrency",
         type=int,
         default=int(os.environ.get("WORKER_CONCURRENCY", "0")) or None,
-        help="processor invocations at once (default: the worker's, 2 per CPU)",
+        help="processor invocations at once (default: the worker's, one per CPU)",
     )
     args = parser.parse_args(argv)
     config = StackConfig(

@@ -48,9 +48,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("worker")
 
 MAX_BATCH_SIZE = 10  # SQS's limit for one receive, and the batch size app.py registers
-# Two processes per CPU: a batch spends part of its time waiting on S3 and DynamoDB, during which another
-# process can decode. On the 2-CPU machines this runs on, that is 4.
-DEFAULT_CONCURRENCY = 2 * (os.cpu_count() or 1)
+# One process per CPU, at least two: the emulator (moto) and the API share those CPUs and are on the same
+# critical path, and on the 2-CPU machines this runs on 2 processes did as well as 4 or better
+# (docs/benchmarks.md, "Uploads to ready").
+DEFAULT_CONCURRENCY = max(2, os.cpu_count() or 1)
 _PR_SET_PDEATHSIG = 1
 
 Stop = threading.Event | ProcessEvent
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency",
         type=int,
         default=DEFAULT_CONCURRENCY,
-        help=f"worker processes, each handling one batch at a time (default: 2 per CPU, here {DEFAULT_CONCURRENCY})",
+        help=f"worker processes, each handling one batch at a time (default: one per CPU, here {DEFAULT_CONCURRENCY})",
     )
     parser.add_argument(
         "--batch-size", type=int, default=MAX_BATCH_SIZE, help="messages per batch, 1-10 (default: %(default)s)"

@@ -1,6 +1,7 @@
 """Benchmark: presigned uploads of a 12 MP photo until ``ready``, by the local worker's concurrency.
 
-    .venv/bin/python scripts/bench/upload_ready.py [--uploads 40] [--clients 20] [--workers 1x10,4x10,4x1]
+    .venv/bin/python scripts/bench/upload_ready.py [--uploads 40] [--clients 20] [--workers 1x10,2x10,4x10]
+    .venv/bin/python scripts/bench/upload_ready.py --quick   # the worker's default only; one goal line
 
 For each worker configuration in ``--workers`` (``NxB``: N worker processes, batches of up to B messages; the
 first is the baseline, ``1x10`` being the worker as it was: one batch of up to 10 at a time) a fresh local stack
@@ -42,8 +43,10 @@ import requests  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from scripts.stack import Stack, StackConfig  # noqa: E402
+from scripts.worker import DEFAULT_CONCURRENCY, MAX_BATCH_SIZE  # noqa: E402
 
 CACHE = ROOT / "build" / "bench" / "upload-12mp.jpg"
+GOAL_P95_SECONDS = 2.5  # issue 13: 40 uploads at c=20, upload -> ready p95 on 2 CPUs
 SOURCES = (
     ROOT / "tests" / "fixtures" / "jolla.jpg",
     ROOT / "tests" / "fixtures" / "iphone_hdr_YES.jpg",
@@ -100,43 +103,58 @@ def percentile(values: list[float], fraction: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
 
 
-def processed(worker_log: Path) -> dict[str, tuple[float, float, str]]:
+class ProcessedLog:
     """image id -> (when, processing ms, outcome), from the processor's own EMF metric lines in the worker's log.
 
     The ``ProcessingTime`` line is written right after the record turned ready (chalicelib/services/processor.py),
     and its ``_aws.Timestamp`` says when: a clock that costs the stack nothing (polling the table or the API
-    20 times a second would take a good share of a CPU from the very processes being measured).
+    20 times a second would take a good share of a CPU from the very processes being measured). The log is
+    followed from where the last read stopped, so reading it stays cheap too.
     """
-    found: dict[str, tuple[float, float, str]] = {}
-    text = worker_log.read_text(errors="replace") if worker_log.exists() else ""
-    for line in text.splitlines():
-        if '"ProcessingTime"' not in line or not line.startswith("{"):
-            continue
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.partial = b""
+        self.seen: dict[str, tuple[float, float, str]] = {}
+
+    def read(self) -> dict[str, tuple[float, float, str]]:
+        if self.path.exists():
+            with self.path.open("rb") as log:
+                log.seek(self.offset)
+                chunk = log.read()
+            self.offset += len(chunk)
+            *lines, self.partial = (self.partial + chunk).split(b"\n")
+            for line in lines:
+                self._parse(line)
+        return self.seen
+
+    def _parse(self, line: bytes) -> None:
+        if b'"ProcessingTime"' not in line or not line.startswith(b"{"):
+            return
         try:
             record = json.loads(line)
-            found[record["image_id"]] = (
+            self.seen[record["image_id"]] = (
                 record["_aws"]["Timestamp"] / 1000,
                 float(record["ProcessingTime"]),
                 str(record.get("Outcome", "")),
             )
         except (ValueError, KeyError, TypeError):
-            continue
-    return found
-
-
-def wait_until_processed(stack: Stack, uploads: list[Upload], timeout: float = READY_TIMEOUT_SECONDS) -> None:
-    """Fill in each upload's ``ready`` (and ``processing_ms``) from the worker's log; every one must be ready."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        seen = processed(stack.run_dir / "worker.log")
-        if all(upload.image_id in seen for upload in uploads):
-            for upload in uploads:
-                upload.ready, upload.processing_ms, outcome = seen[upload.image_id]
-                if outcome != "ready":
-                    raise SystemExit(f"image {upload.image_id} ended {outcome}")
             return
-        time.sleep(POLL_SECONDS)
-    raise SystemExit(f"images not processed after {timeout:.0f} s")
+
+    def wait_for(self, uploads: list[Upload], timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        """Fill in each upload's ``ready`` and ``processing_ms``; every one must end ready."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            seen = self.read()
+            if all(upload.image_id in seen for upload in uploads):
+                for upload in uploads:
+                    upload.ready, upload.processing_ms, outcome = seen[upload.image_id]
+                    if outcome != "ready":
+                        raise SystemExit(f"image {upload.image_id} ended {outcome}")
+                return
+            time.sleep(POLL_SECONDS)
+        raise SystemExit(f"images not processed after {timeout:.0f} s")
 
 
 def upload(api_url: str, photo: bytes, session: requests.Session) -> Upload:
@@ -207,12 +225,14 @@ def run(workers: str, photo: bytes, uploads: int, clients: int) -> Run:
     stack = Stack(config).start(timeout=120)
     try:
         wait_for_workers(stack, concurrency)
+        log = ProcessedLog(stack.run_dir / "worker.log")
         warm = requests.Session()
         for _ in range(2):
-            wait_until_processed(stack, [upload(stack.api_url, photo, warm)])
+            log.wait_for([upload(stack.api_url, photo, warm)])
         result = Run(workers, load=os.getloadavg()[0])
         measured = {c.name: process_tree(c.process.pid) for c in stack.children if c.name in ("worker", "moto")}
         before = {name: cpu_seconds(pids) for name, pids in measured.items()}
+        client_before = time.process_time()
         sessions = threading.local()
 
         def one(_: int) -> Upload:
@@ -222,8 +242,9 @@ def run(workers: str, photo: bytes, uploads: int, clients: int) -> Run:
 
         with ThreadPoolExecutor(max_workers=clients) as pool:
             result.uploads = list(pool.map(one, range(uploads)))
-        wait_until_processed(stack, result.uploads)
+        log.wait_for(result.uploads)
         result.cpu = {name: cpu_seconds(pids) - before[name] for name, pids in measured.items()}
+        result.cpu["client"] = time.process_time() - client_before
     finally:
         stack.stop()
     return result
@@ -233,7 +254,8 @@ def report(runs: list[Run], uploads: int, clients: int, photo: bytes) -> None:
     print(f"{uploads} presigned uploads of a {len(photo) / 2**20:.1f} MiB 12 MP JPEG at concurrency {clients}")
     print(
         f"{'workers':>7}  {'load':>5}  {'start->ready p50':>16}  {'p95':>6}  {'max':>6}"
-        f"  {'stored->ready p95':>17}  {'processing p50':>14}  {'wall':>6}  {'worker cpu':>10}  {'moto cpu':>8}"
+        f"  {'stored->ready p95':>17}  {'processing p50':>14}  {'wall':>6}"
+        f"  {'worker cpu':>10}  {'moto cpu':>8}  {'client cpu':>10}"
     )
     for r in runs:
         total, queued = r.latencies("started"), r.latencies("stored")
@@ -241,7 +263,7 @@ def report(runs: list[Run], uploads: int, clients: int, photo: bytes) -> None:
             f"{r.workers:>7}  {r.load:>5.2f}  {percentile(total, 0.5):>15.2f}s  {percentile(total, 0.95):>5.2f}s"
             f"  {total[-1]:>5.2f}s  {percentile(queued, 0.95):>16.2f}s"
             f"  {statistics.median(u.processing_ms for u in r.uploads) / 1000:>13.2f}s  {r.wall:>5.2f}s"
-            f"  {r.cpu.get('worker', 0):>9.1f}s  {r.cpu.get('moto', 0):>7.1f}s"
+            f"  {r.cpu.get('worker', 0):>9.1f}s  {r.cpu.get('moto', 0):>7.1f}s  {r.cpu.get('client', 0):>9.1f}s"
         )
     base = runs[0]
     for r in runs[1:]:
@@ -254,11 +276,18 @@ def main() -> int:
     parser.add_argument("--uploads", type=int, default=40)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument(
-        "--workers", default="1x10,4x10,4x1", help="NxB worker configurations to compare; the first is the baseline"
+        "--workers", default="1x10,2x10,4x10", help="NxB worker configurations to compare; the first is the baseline"
     )
     parser.add_argument("--photo", type=Path, help="upload this file instead of the derived 12 MP photo")
+    parser.add_argument("--quick", action="store_true", help="`make bench-quick`: the default worker, one goal line")
     args = parser.parse_args()
     photo = args.photo.read_bytes() if args.photo else twelve_mp_photo()
+    if args.quick:
+        r = run(f"{DEFAULT_CONCURRENCY}x{MAX_BATCH_SIZE}", photo, args.uploads, args.clients)
+        p95 = percentile(r.latencies("started"), 0.95)
+        verdict = "met" if p95 <= GOAL_P95_SECONDS else f"missed (load average {r.load:.1f} on {os.cpu_count()} CPUs)"
+        print(f"upload_to_ready_p95_c{args.clients} {p95:.2f}s <= {GOAL_P95_SECONDS}s {verdict}")
+        return 0
     runs = [run(workers, photo, args.uploads, args.clients) for workers in args.workers.split(",")]
     report(runs, args.uploads, args.clients, photo)
     return 0
