@@ -29,12 +29,15 @@ venv: $(STAMP)  ## create the Python 3.12 virtualenv with every dependency
 run: $(STAMP) check-system  ## start the whole product locally (API, worker, moto, redis nodes, web); Ctrl-C stops it
 	$(PY) scripts/stack.py
 
+# Line and branch coverage of chalicelib/ in the in-process tiers (the stack's own processes are not measured).
+COVERAGE := --cov=chalicelib --cov-branch --cov-report=term:skip-covered
+
 .PHONY: test
 test: $(STAMP) check-system localstack-install  ## every tier: lint, types, unit, functional, integration, browser, load, packaging, LocalStack
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -m "not slow and not localstack"
+	$(VENV)/bin/pytest -m "not slow and not localstack" $(COVERAGE)
 	scripts/localstack/run.sh $(VENV)/bin/pytest -m "integration or localstack" tests/integration
 
 .PHONY: localstack-install
@@ -46,8 +49,8 @@ test-localstack: $(STAMP) check-system localstack-install  ## integration tier w
 	scripts/localstack/run.sh $(VENV)/bin/pytest -m "integration or localstack" tests/integration
 
 .PHONY: test-fast
-test-fast: $(STAMP)  ## unit + functional only (no servers)
-	$(VENV)/bin/pytest tests/unit tests/functional -q
+test-fast: $(STAMP)  ## unit + functional only (no servers), with coverage
+	$(VENV)/bin/pytest tests/unit tests/functional -q $(COVERAGE)
 
 .PHONY: lint
 lint: $(STAMP)  ## ruff + mypy
