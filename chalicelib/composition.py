@@ -14,10 +14,12 @@ import time
 from collections.abc import Callable
 from typing import Any, overload
 
-from chalicelib import clients
+from chalicelib import clients, metrics
+from chalicelib.auth.api_tokens import ApiTokenService
 from chalicelib.auth.mailer import Mailer, build_mailer
 from chalicelib.auth.providers import JwksCache, LocalProvider, OidcProvider, TokenProvider
 from chalicelib.auth.store import UserStore
+from chalicelib.auth.token_store import ApiTokenStore
 from chalicelib.auth.tokens import LocalTokens
 from chalicelib.cache import build_redis_nodes
 from chalicelib.cache.metadata import MetadataCache, build_metadata_cache
@@ -138,7 +140,9 @@ def image_records() -> ImageRecords:
 
 @component
 def image_service() -> ImageService:
-    return ImageService(get_settings(), image_records(), storage(), metadata_cache(), time.time, quota=user_quotas())
+    return ImageService(
+        get_settings(), image_records(), storage(), metadata_cache(), time.time, metrics, quota=user_quotas()
+    )
 
 
 @component
@@ -191,8 +195,17 @@ def user_service() -> UserService:
 
 
 @component
+def api_token_service() -> ApiTokenService:
+    settings = get_settings()
+    bind_tables(settings)
+    return ApiTokenService(ApiTokenStore(settings.region), time.time)
+
+
+@component
 def processor() -> Processor:
-    return Processor(get_settings(), image_records(), storage(), metadata_cache(), time.time, quota=user_quotas())
+    return Processor(
+        get_settings(), image_records(), storage(), metadata_cache(), time.time, metrics, quota=user_quotas()
+    )
 
 
 def reset() -> None:

@@ -21,13 +21,14 @@ from typing import Any, cast
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 from pynamodb.expressions.update import Action
 
+from chalicelib import catalog
 from chalicelib.errors import ImageNotFound, ImageNotPending, InvalidCursor, MetadataUnavailable
 from chalicelib.models import ImageRecord
 
 log = logging.getLogger(__name__)
 
 PENDING, READY, REJECTED = "pending", "ready", "rejected"
-VISIBILITIES = ("public", "unlisted", "private")
+VISIBILITIES = catalog.VISIBILITIES  # re-exported: the catalog owns the list
 DUPLICATE_CANDIDATES = 25  # same-content images looked at per check (keys-only index, then one batch read)
 
 
@@ -41,7 +42,7 @@ class Image:
     content_type: str
     size: int
     created_at: str
-    visibility: str = "public"
+    visibility: str = catalog.DEFAULT_VISIBILITY
     owner: str | None = None
     width: int | None = None
     height: int | None = None

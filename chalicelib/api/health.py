@@ -11,9 +11,10 @@ from typing import Any
 from chalice.app import Blueprint, Response
 
 from chalicelib import composition, queues
+from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
 from chalicelib.errors import AppError
-from chalicelib.settings import get_settings
+from chalicelib.settings import Settings, get_settings
 
 health_api = Blueprint(__name__)
 
@@ -50,4 +51,26 @@ def health() -> Response:
     return json_response(
         {"status": "ok" if essential_up else "unavailable", "stage": settings.stage, "checks": checks},
         status=200 if essential_up else 503,
+    )
+
+
+def openapi_section(settings: Settings) -> oa.Section:
+    """This route's part of the published document (chalicelib.api.docs assembles it)."""
+    return oa.Section(
+        paths={
+            "/health": {
+                "get": {
+                    "summary": "State of storage, metadata table, queues, each cache node and the rate limiter",
+                    "responses": {
+                        "200": oa.json_response(oa.ref("Health"), "Serving"),
+                        "503": oa.json_response(oa.ref("Health"), "Degraded"),
+                    },
+                }
+            }
+        },
+        schemas={
+            "Health": oa.object_schema(
+                {"status": {"type": "string"}, "stage": {"type": "string"}, "checks": {"type": "object"}}
+            )
+        },
     )

@@ -52,12 +52,25 @@ JwksFetcher = Callable[[str], dict[str, Any]]
 
 @dataclass(frozen=True)
 class Principal:
-    """The verified caller: our user id, which provider vouched for it, and what else the token said."""
+    """The verified caller: our user id, which provider vouched for it, and what else the token said.
+
+    ``api_token`` is set when a personal API token (``chalicelib.auth.api_tokens``) vouched instead of a sign-in:
+    its scope limits the routes, and it never manages the account.
+    """
 
     user_id: str
     provider: str
     email: str | None = None
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    api_token: ApiTokenGrant | None = None
+
+
+@dataclass(frozen=True)
+class ApiTokenGrant:
+    """What a personal API token allows: its id (for the audit trail) and scope (``upload``, ``read``, ``full``)."""
+
+    token_id: str
+    scope: str
 
 
 class TokenProvider(Protocol):

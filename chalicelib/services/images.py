@@ -24,11 +24,10 @@ import re
 import secrets
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-from chalicelib import imaging, metrics
+from chalicelib import catalog
 from chalicelib.cache.metadata import CacheStatus, MetadataCache
 from chalicelib.errors import (
     AuthenticationRequired,
@@ -45,16 +44,14 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.records import PENDING, READY, VISIBILITIES, Image, ImageRecords, Page
-from chalicelib.services.ports import Quota
-from chalicelib.services.processor import apply_processing, store_renditions, utc_now_iso
+from chalicelib.services.ingest import Ingest
+from chalicelib.services.ports import Clock, Metrics, Quota, utc_now_iso
 from chalicelib.settings import Settings
 from chalicelib.storage import Storage, original_key
 
 log = logging.getLogger(__name__)
 
-# Claimed types we hand out upload forms for. The processor still decides by content.
-UPLOADABLE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"})
-MAX_FILENAME_CHARS = 200
+MAX_FILENAME_CHARS = catalog.FILENAME_MAX_CHARS
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -96,6 +93,15 @@ class UploadTicket:
 
 
 @dataclass(frozen=True)
+class OwnerLinks:
+    """Short-lived presigned URLs of a ready image, made for its owner (``thumbnails`` keyed by size name)."""
+
+    file: str
+    thumbnails: dict[str, str]
+    expires_in: int
+
+
+@dataclass(frozen=True)
 class Viewer:
     """Who is asking: a user id (signed in) or nobody, and the address API Gateway saw."""
 
@@ -110,7 +116,7 @@ ANONYMOUS = Viewer()
 def check_visibility(visibility: object, viewer: Viewer) -> str:
     """The visibility asked for at upload (default ``public``); ``private`` only for a signed-in owner."""
     if visibility is None or visibility == "":
-        return "public"
+        return catalog.DEFAULT_VISIBILITY
     if visibility not in VISIBILITIES:
         raise ValidationFailed(
             "visibility must be one of: " + ", ".join(VISIBILITIES), field="visibility", allowed=list(VISIBILITIES)
@@ -128,7 +134,8 @@ class ImageService:
         records: ImageRecords,
         storage: Storage,
         cache: MetadataCache,
-        clock: Callable[[], float],
+        clock: Clock,
+        metrics: Metrics,
         quota: Quota | None = None,
     ) -> None:
         self.settings = settings
@@ -137,6 +144,7 @@ class ImageService:
         self.cache = cache
         self.clock = clock
         self.quota = quota
+        self.ingest = Ingest(settings, records, storage, metrics)
 
     # --- create -----------------------------------------------------------------------------------
 
@@ -202,9 +210,7 @@ class ImageService:
                 hint="Use POST /api/v1/images/upload-url for larger files.",
             )
         chosen_visibility = check_visibility(visibility, viewer)
-        processed = imaging.process(
-            data, max_bytes=self.settings.api_upload_max_bytes, max_pixels=self.settings.max_image_pixels
-        )
+        processed = self.ingest.process(data, max_bytes=self.settings.api_upload_max_bytes)
         token = _new_delete_token(viewer)
         now = utc_now_iso(self.clock)
         image = Image(
@@ -220,18 +226,18 @@ class ImageService:
             upload_ip=viewer.source_ip,
             request_id=viewer.request_id,
         )
-        # Looked up before anything is stored, so a failure here leaves nothing behind.
-        duplicate_of = self.records.find_duplicate(image, processed.sha256)
         # Counted at the size the record will carry (the served copy), so deleting releases exactly this much.
         with self._reserved(image.owner, len(processed.served.data)):
-            stored = store_renditions(self.storage, image.id, processed)
-            image = replace(apply_processing(image, processed, stored, now), duplicate_of=duplicate_of)
-            try:
-                self.records.create(image)
-            except Exception:
-                self.storage.delete([stored["file_key"], *stored["thumbnails"].values()])
-                raise
-        metrics.record_upload(len(data), path="api")
+            image = self.ingest.store(
+                image,
+                processed,
+                processed_at=now,
+                commit=self.records.create,
+                path="api",
+                upload_bytes=len(data),
+                # A new id: nothing but this upload can be behind its keys.
+                discard_on_failure=True,
+            )
         return image, token
 
     # --- read -------------------------------------------------------------------------------------
@@ -265,7 +271,7 @@ class ImageService:
     def gallery(self, *, limit: object, cursor: str | None) -> Page:
         return self.records.gallery_page(self._check_limit(limit), cursor)
 
-    def owner_links(self, image: Image, viewer: Viewer) -> dict[str, Any] | None:
+    def owner_links(self, image: Image, viewer: Viewer) -> OwnerLinks | None:
         """Short-lived presigned URLs of a ready image, for its owner only, else None.
 
         The web page shows a private image with ``<img src>``, which cannot send a bearer token, so the owner's
@@ -274,23 +280,13 @@ class ImageService:
         if image.status != READY or not image.file_key or viewer.user_id is None or image.owner != viewer.user_id:
             return None
         expires = self.settings.download_url_expires_seconds
-        return {
-            "file": self.storage.presign_get(image.file_key, expires_seconds=expires, filename=image.filename),
-            "thumbnails": {
+        return OwnerLinks(
+            file=self.storage.presign_get(image.file_key, expires_seconds=expires, filename=image.filename),
+            thumbnails={
                 size: self.storage.presign_get(key, expires_seconds=expires) for size, key in image.thumbnails.items()
             },
-            "expires_in": expires,
-        }
-
-    def describe_for(self, image: Image, viewer: Viewer) -> dict[str, Any]:
-        """``describe`` plus what only this viewer may see: ``is_owner`` and, for the owner, ``owner_links``."""
-        body = describe(image)
-        body["is_owner"] = viewer.user_id is not None and image.owner == viewer.user_id
-        if links := self.owner_links(image, viewer):
-            body["owner_links"] = links
-        if body["is_owner"] and image.duplicate_of:
-            body["duplicate_of"] = image.duplicate_of
-        return body
+            expires_in=expires,
+        )
 
     def owned_by(self, owner: str, *, limit: object, cursor: str | None) -> Page:
         return self.records.owner_page(owner, self._check_limit(limit), cursor)
@@ -398,11 +394,14 @@ class ImageService:
         if not isinstance(content_type, str) or not content_type.strip():
             raise ValidationFailed("content_type is required.", field="content_type")
         normalized = content_type.split(";")[0].strip().lower()
-        if normalized not in UPLOADABLE_TYPES:
+        # Upload forms only for the formats this build decodes (AVIF only where Pillow has it); the processor
+        # still decides by content.
+        uploadable = catalog.accepted_mime_types()
+        if normalized not in uploadable:
             raise InvalidImage(
                 RejectReason.UNSUPPORTED_FORMAT,
                 f"Content type {normalized!r} is not accepted.",
-                allowed=sorted(UPLOADABLE_TYPES),
+                allowed=sorted(uploadable),
             )
         return normalized
 
@@ -430,41 +429,15 @@ class ImageService:
     @staticmethod
     def _check_thumbnail_size(size: object) -> int:
         if size is None or size == "":
-            return 300
+            return catalog.DEFAULT_THUMBNAIL_SIZE
         try:
             value = int(str(size))
         except ValueError:
             value = -1
-        if value not in imaging.THUMBNAIL_SIZES:
+        if value not in catalog.THUMBNAIL_SIZES:
             raise ValidationFailed(
-                "size must be one of " + ", ".join(str(s) for s in sorted(imaging.THUMBNAIL_SIZES)) + ".",
+                "size must be one of " + ", ".join(str(s) for s in sorted(catalog.THUMBNAIL_SIZES)) + ".",
                 field="size",
-                allowed=sorted(imaging.THUMBNAIL_SIZES),
+                allowed=sorted(catalog.THUMBNAIL_SIZES),
             )
         return value
-
-
-def describe(image: Image, *, api_prefix: str = "/api/v1") -> dict[str, Any]:
-    """The public JSON view of an image (Chitram's field names, plus status and thumbnails)."""
-    base = f"{api_prefix}/images/{image.id}"
-    ready = image.status == READY
-    thumbnails = {size: f"{base}/thumbnail?size={size}" for size in sorted(image.thumbnails, key=int)} if ready else {}
-    body: dict[str, Any] = {
-        "id": image.id,
-        "filename": image.filename,
-        "content_type": image.content_type,
-        "file_size": image.size,
-        "width": image.width,
-        "height": image.height,
-        "status": image.status,
-        "visibility": image.visibility,
-        "created_at": image.created_at,
-        "url": f"{base}/file" if ready else None,
-        "thumbnail_ready": bool(thumbnails),
-        "thumbnail_url": thumbnails.get("300") if thumbnails else None,
-        "thumbnails": thumbnails,
-        "sha256": image.sha256,
-    }
-    if image.reject_reason:
-        body["reject_reason"] = image.reject_reason
-    return body

@@ -15,6 +15,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageStat, UnidentifiedImageError
 
 from chalicelib import imaging
 from chalicelib.errors import InvalidImage, RejectReason
+from chalicelib.imaging import pipeline
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MAX_BYTES = 50 * 1024 * 1024
@@ -473,7 +474,7 @@ def test_every_pillow_exception_becomes_invalid_image(
     def failing_open(data: bytes, fmt: str) -> Image.Image:
         raise error
 
-    monkeypatch.setattr(imaging, "_open", failing_open)
+    monkeypatch.setattr(pipeline, "_open", failing_open)
     with pytest.raises(InvalidImage) as info:
         run(encode(photo((16, 16)), "PNG"))
     assert info.value.reason is reason

@@ -71,7 +71,16 @@ def claims(**overrides: Any) -> dict[str, Any]:
     import time
 
     now = int(time.time())
-    return {"sub": "user-1", "iat": now, "exp": now + 600, "iss": "chitram", "aud": "chitram-api", **overrides}
+    # Built at collection time (parametrize), so the expiry must outlast a slow run: these tokens must fail for
+    # the reason under test (issuer, audience, key, algorithm), never merely for having expired meanwhile.
+    return {
+        "sub": "user-1",
+        "iat": now,
+        "exp": now + 30 * 24 * 3600,
+        "iss": "chitram",
+        "aud": "chitram-api",
+        **overrides,
+    }
 
 
 @pytest.mark.parametrize(

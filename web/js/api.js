@@ -9,9 +9,6 @@ import * as config from "../config.js";
 import { endsSession, getToken, signOut } from "./auth.js";
 
 export const API_BASE = String(config.API_BASE || "").replace(/\/+$/, "");
-// A courtesy pre-check only: the presigned policy and the processor decide. The deploy may export the real limit.
-export const MAX_UPLOAD_BYTES = Number(config.MAX_UPLOAD_BYTES) || 10 * 1024 * 1024;
-export const UPLOADABLE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"];
 
 export class ApiError extends Error {
   constructor({ status = 0, code = "ERROR", message, details = {}, retryAfter = null }) {
@@ -184,4 +181,21 @@ export function confirmPasswordReset(token, newPassword) {
  */
 export function previewUrl(image, size) {
   return image?.owner_links?.thumbnails?.[String(size)] || thumbnailUrl(image.id, size);
+}
+
+// --- personal API tokens (a signed-in session only: tokens never manage tokens) -----------------
+
+export function listApiTokens() {
+  return request("GET", "/api/v1/users/me/tokens");
+}
+
+/** {name, scope: "upload" | "read" | "full", expiresInDays?} -> the token, with its secret (shown once). */
+export function createApiToken({ name, scope, expiresInDays }) {
+  const json = { name, scope };
+  if (expiresInDays) json.expires_in_days = expiresInDays;
+  return request("POST", "/api/v1/users/me/tokens", { json });
+}
+
+export function revokeApiToken(id) {
+  return request("DELETE", `/api/v1/users/me/tokens/${encodeURIComponent(id)}`);
 }

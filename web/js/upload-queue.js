@@ -1,7 +1,7 @@
 /**
  * The upload queue: takes File objects and runs each through the presigned-POST flow:
  *
- *   1. courtesy pre-checks (type, size) — the server still decides;
+ *   1. courtesy pre-checks (type, size, from /config.js) — the server still decides;
  *   2. POST /api/v1/images/upload-url for a form bound to this file;
  *   3. a multipart POST of the form's fields + the file straight to the bucket (XMLHttpRequest, for progress);
  *   4. poll GET /api/v1/images/{id} until the processor says `ready` or `rejected`.
@@ -11,8 +11,9 @@
  * the same answer) and the file is retried automatically a few times before it is marked failed.
  */
 
-import { ApiError, MAX_UPLOAD_BYTES, UPLOADABLE_TYPES, errorFromResponse, getImage, requestUpload } from "./api.js";
+import { ApiError, errorFromResponse, getImage, requestUpload } from "./api.js";
 import { getUser } from "./auth.js";
+import { MAX_UPLOAD_BYTES, UPLOADABLE_TYPES, formatList } from "./facts.js";
 import { forgetUpload, rememberUpload } from "./uploads-store.js";
 import { errorText, formatBytes, rejectReasonText, sleep } from "./ui.js";
 
@@ -73,7 +74,7 @@ export function precheck(file) {
   if (file.size === 0) return "The file is empty.";
   if (!UPLOADABLE_TYPES.includes(file.type)) {
     const kind = file.type ? `“${file.type}” files` : "Files of unknown type";
-    return `${kind} cannot be uploaded. Choose a JPEG, PNG, GIF, WebP or AVIF image.`;
+    return `${kind} cannot be uploaded. Choose a ${formatList()} image.`;
   }
   if (file.size > MAX_UPLOAD_BYTES) {
     return `The file is ${formatBytes(file.size)}; the limit is ${formatBytes(MAX_UPLOAD_BYTES)}.`;

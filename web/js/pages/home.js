@@ -3,7 +3,6 @@
  * line, and links to each image's share page. A single file that becomes ready opens its share page.
  */
 
-import { MAX_UPLOAD_BYTES } from "../api.js";
 import { initNav } from "../nav.js";
 import { STATES, UploadQueue } from "../upload-queue.js";
 import { $, clear, copyButton, el, formatBytes, imagePageUrl, labelled, thumbnail } from "../ui.js";
@@ -21,8 +20,6 @@ const section = $("#uploads");
 const summary = $("#uploads-summary");
 const rows = new Map();
 let lastBatch = [];
-
-$("#max-size").textContent = formatBytes(MAX_UPLOAD_BYTES);
 
 const queue = new UploadQueue({ concurrency: 3, onChange: render });
 
