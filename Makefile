@@ -16,7 +16,7 @@ help:  ## list the targets
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON_BOOT)" || { echo "Python 3.12 not found (set PYTHON_BOOT=/path/to/python3.12)"; exit 1; }
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3 (it runs pip to build the package)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
@@ -25,16 +25,29 @@ venv: $(STAMP)  ## create the Python 3.12 virtualenv with every dependency
 
 -include infra/make.mk
 
+# Browser assets the site serves itself (Swagger UI for /docs), from npm by lockfile; never committed.
+WEB_VENDOR_STAMP := web-vendor/node_modules/.installed
+$(WEB_VENDOR_STAMP): web-vendor/package.json web-vendor/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm ci --prefix web-vendor --ignore-scripts --no-audit --no-fund
+	touch $@
+
+.PHONY: web-vendor
+web-vendor: $(WEB_VENDOR_STAMP)  ## install the site's third-party browser assets (Swagger UI for /docs)
+
 .PHONY: run
-run: $(STAMP) check-system  ## start the whole product locally on one origin (edge, API, worker, moto, redis, site); Ctrl-C stops it
+run: $(STAMP) check-system web-vendor  ## start the whole product locally on one origin (edge, API, worker, moto, redis, site); Ctrl-C stops it
 	$(PY) scripts/stack.py
 
+# Line and branch coverage of chalicelib/ in the in-process tiers (the stack's own processes are not measured).
+COVERAGE := --cov=chalicelib --cov-branch --cov-report=term:skip-covered
+
 .PHONY: test
-test: $(STAMP) check-system localstack-install  ## every tier: lint, types, unit, functional, integration, browser, load, packaging, LocalStack
+test: $(STAMP) check-system web-vendor localstack-install  ## every tier: lint, types, unit, functional, integration, browser, load, packaging, LocalStack
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -m "not slow and not localstack"
+	$(VENV)/bin/pytest -m "not slow and not localstack" $(COVERAGE)
 	scripts/localstack/run.sh $(VENV)/bin/pytest -m "integration or localstack" tests/integration
 
 .PHONY: localstack-install
@@ -46,8 +59,8 @@ test-localstack: $(STAMP) check-system localstack-install  ## integration tier w
 	scripts/localstack/run.sh $(VENV)/bin/pytest -m "integration or localstack" tests/integration
 
 .PHONY: test-fast
-test-fast: $(STAMP)  ## unit + functional only (no servers)
-	$(VENV)/bin/pytest tests/unit tests/functional -q
+test-fast: $(STAMP)  ## unit + functional only (no servers), with coverage
+	$(VENV)/bin/pytest tests/unit tests/functional -q $(COVERAGE)
 
 .PHONY: lint
 lint: $(STAMP)  ## ruff + mypy

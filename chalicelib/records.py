@@ -56,6 +56,11 @@ class Image:
     expires_at: int | None = None
     request_id: str | None = None
     duplicate_of: str | None = None
+    upload_id: str | None = None
+    part_size: int | None = None
+    expected_sha256: str | None = None
+    digests: dict[str, str] = field(default_factory=dict)
+    display_key: str | None = None
     short_id: str | None = None
 
     @property
@@ -102,6 +107,11 @@ def _to_image(record: ImageRecord) -> Image:
         expires_at=None if record.expires_at is None else int(record.expires_at),
         request_id=record.request_id,
         duplicate_of=record.duplicate_of,
+        upload_id=record.upload_id,
+        part_size=None if record.part_size is None else int(record.part_size),
+        expected_sha256=record.expected_sha256,
+        digests=dict(record.digests.as_dict()) if record.digests is not None else {},
+        display_key=record.display_key,
         short_id=record.short_id,
     )
 
@@ -193,6 +203,11 @@ class ImageRecords:
             expires_at=image.expires_at,
             request_id=image.request_id,
             duplicate_of=image.duplicate_of,
+            upload_id=image.upload_id,
+            part_size=image.part_size,
+            expected_sha256=image.expected_sha256,
+            digests=image.digests or None,
+            display_key=image.display_key,
             short_id=image.short_id,
         )
         with _translate(image.id):
@@ -218,6 +233,9 @@ class ImageRecords:
             if ready.duplicate_of
             else ImageRecord.duplicate_of.remove(),
             ImageRecord.expires_at.remove(),
+            ImageRecord.upload_id.remove(),
+            ImageRecord.digests.set(ready.digests) if ready.digests else ImageRecord.digests.remove(),
+            ImageRecord.display_key.set(ready.display_key) if ready.display_key else ImageRecord.display_key.remove(),
             ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
         ]
         with _translate(pending.id):
@@ -241,7 +259,13 @@ class ImageRecords:
         return replace(pending, status=REJECTED, reject_reason=reason, processed_at=processed_at)
 
     def set_visibility(
-        self, image: Image, visibility: str, *, file_key: str | None = None, thumbnails: dict[str, str] | None = None
+        self,
+        image: Image,
+        visibility: str,
+        *,
+        file_key: str | None = None,
+        thumbnails: dict[str, str] | None = None,
+        display_key: str | None = None,
     ) -> Image:
         """Change the visibility and, when the renditions moved with it, the keys that name them."""
         updated = replace(image, visibility=visibility)
@@ -249,6 +273,8 @@ class ImageRecords:
             updated = replace(updated, file_key=file_key)
         if thumbnails is not None:
             updated = replace(updated, thumbnails=dict(thumbnails))
+        if display_key is not None:
+            updated = replace(updated, display_key=display_key)
         shard = gallery_shard_for(updated, self.gallery_shards)
         actions: list[Action] = [
             ImageRecord.visibility.set(visibility),
@@ -258,6 +284,8 @@ class ImageRecords:
             actions.append(ImageRecord.file_key.set(file_key))
         if thumbnails:
             actions.append(ImageRecord.thumbnails.set(dict(thumbnails)))
+        if display_key is not None:
+            actions.append(ImageRecord.display_key.set(display_key))
         with _translate(image.id):
             ImageRecord(id=image.id).update(actions=actions, condition=ImageRecord.id.exists())
         return updated

@@ -63,7 +63,7 @@ def api_stage() -> str:
     stages = {stage.get("api_gateway_stage", "api") for stage in config["stages"].values()}
     if len(stages) != 1:
         raise ValueError(f"every chalice stage must use one api_gateway_stage, found {sorted(stages)}")
-    return stages.pop()
+    return str(stages.pop())
 
 
 def parameters() -> Json:

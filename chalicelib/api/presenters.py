@@ -43,7 +43,12 @@ def describe(image: Image) -> dict[str, Any]:
         "thumbnail_url": thumbnails.get(str(catalog.DEFAULT_THUMBNAIL_SIZE)) if thumbnails else None,
         "thumbnails": thumbnails,
         "sha256": image.sha256,
+        # Formats browsers cannot show (HEIC) get a display rendition: ``url`` serves it, ``original_url`` the
+        # scrubbed original (its owner only).
+        "has_display": bool(ready and image.display_key),
     }
+    if ready and image.display_key:
+        body["original_url"] = f"{base}/file?variant=original"
     if image.reject_reason:
         body["reject_reason"] = image.reject_reason
     body["short_id"] = image.short_id
@@ -65,7 +70,7 @@ def public_links(image: Image, origin: str | None = None) -> dict[str, Any]:
         for name, key in sorted(image.thumbnails.items(), key=lambda item: int(item[0]) if item[0].isdigit() else 0)
         if name.isdigit() and is_public_key(key)
     }
-    if (display := image.thumbnails.get("display")) and is_public_key(display):
+    if (display := image.display_key) and is_public_key(display):
         links["display"] = base + delivery.rendition_path(image.ref, "display", delivery.extension_of(display))
     return links
 
@@ -83,7 +88,10 @@ def describe_for(image: Image, viewer: Viewer, links: OwnerLinks | None) -> dict
 
 
 def owner_links(links: OwnerLinks) -> dict[str, Any]:
-    return {"file": links.file, "thumbnails": dict(links.thumbnails), "expires_in": links.expires_in}
+    body: dict[str, Any] = {"file": links.file, "thumbnails": dict(links.thumbnails), "expires_in": links.expires_in}
+    if links.display:
+        body["display"] = links.display
+    return body
 
 
 def page(items: list[dict[str, Any]], page: Page) -> dict[str, Any]:

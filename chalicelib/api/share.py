@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urlsplit
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import composition, delivery
+from chalicelib import catalog, composition, delivery
 from chalicelib.api import bodies
 from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
@@ -56,9 +56,10 @@ def _scaled(image: Image, longest: int) -> tuple[int, int]:
 def preview(image: Image) -> tuple[str, int, int] | None:
     """(absolute URL, width, height) of the rendition a link preview shows: display, else the largest thumbnail."""
     for name in ("display", *PREVIEW_SIZES):
-        key = image.thumbnails.get(name)
+        key = image.display_key if name == "display" else image.thumbnails.get(name)
         if key:
-            longest = max(image.width or 0, image.height or 0) if name == "display" else int(name)
+            side = max(image.width or 0, image.height or 0)
+            longest = min(side, catalog.DISPLAY_LONGEST_SIDE) if name == "display" else int(name)
             width, height = _scaled(image, longest)
             path = delivery.rendition_path(image.ref, name, delivery.extension_of(key))
             return _absolute(path), width, height

@@ -48,9 +48,10 @@ def disposition(ref: str, name: str | None, extension: str) -> str:
 class Keys:
     file_key: str | None
     thumbnails: dict[str, str]
+    display_key: str | None = None
 
     def all(self) -> list[str]:
-        return [k for k in (self.file_key, *self.thumbnails.values()) if k]
+        return [k for k in (self.file_key, *self.thumbnails.values(), self.display_key) if k]
 
 
 def keys_for(image: Image, *, public: bool) -> Keys:
@@ -72,8 +73,8 @@ class Placement:
     def move(self, image: Image, *, public: bool, commit: Callable[[Keys], Image]) -> Image:
         """Put ``image``'s renditions where ``public`` says, committing the new keys with ``commit``."""
         target = keys_for(image, public=public)
-        current = Keys(image.file_key, dict(image.thumbnails))
-        pairs = [(current.file_key, target.file_key)] + [
+        current = Keys(image.file_key, dict(image.thumbnails), image.display_key)
+        pairs = [(current.file_key, target.file_key), (current.display_key, target.display_key)] + [
             (key, target.thumbnails[n]) for n, key in current.thumbnails.items()
         ]
         for old, new in pairs:
@@ -93,5 +94,6 @@ class Placement:
 
     def forget(self, image: Image) -> None:
         """After a delete: the CDN must stop serving what it may have cached."""
-        if any(key.startswith(placement_prefix(public=True)) for key in Keys(image.file_key, image.thumbnails).all()):
+        keys = Keys(image.file_key, image.thumbnails, image.display_key).all()
+        if any(key.startswith(placement_prefix(public=True)) for key in keys):
             self.invalidator.invalidate(delivery.image_paths_prefix(image.ref))

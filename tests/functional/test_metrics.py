@@ -6,7 +6,6 @@ EMF lines go to stdout and JSON log lines to stderr; ``capsys`` captures both fr
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 from pathlib import Path
@@ -16,59 +15,23 @@ import boto3
 import pytest
 from chalice.test import Client
 from PIL import Image
-from redis.exceptions import ResponseError
 
 from chalicelib import composition, metrics
 from chalicelib.cache.nodes import RedisNodes
 from chalicelib.queues import MAX_RECEIVE_COUNT
 from chalicelib.settings import get_settings
 from tests.conftest import ROOT, make_jpeg, make_png
+from tests.fakes import FakeRedisNode
 from tests.functional.conftest import body, drain_queue
 
 JSON = {"Content-Type": "application/json"}
 
 
-class FakeRedis:
-    """Just enough of redis.Redis for the metadata cache (GET, SET NX EX, DELETE, PING)."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, bytes] = {}
-
-    def get(self, name: str) -> bytes | None:
-        return self.data.get(name)
-
-    def set(self, name: str, value: bytes, ex: int | None = None, px: int | None = None, nx: bool = False) -> bool:
-        if nx and name in self.data:
-            return False
-        self.data[name] = value
-        return True
-
-    def delete(self, *names: str) -> int:
-        return sum(self.data.pop(name, None) is not None for name in names)
-
-    def ping(self) -> bool:
-        return True
-
-    def pipeline(self, transaction: bool = True) -> Any:
-        # A command error (not a connection error): the limiter fails open and the node stays up.
-        raise ResponseError("pipelines are not faked")
-
-    def close(self) -> None:
-        return None
-
-
 @pytest.fixture
-def cache_nodes(monkeypatch: pytest.MonkeyPatch, aws: None) -> RedisNodes:
-    nodes = RedisNodes(["redis://node-a:6379/0", "redis://node-b:6379/0"], client_factory=lambda _: FakeRedis())
-
-    @functools.lru_cache(maxsize=1)
-    def fake_redis_nodes() -> RedisNodes:
-        return nodes
-
-    monkeypatch.setattr(composition, "redis_nodes", fake_redis_nodes)
-    composition.metadata_cache.cache_clear()
-    composition.image_service.cache_clear()
-    composition.processor.cache_clear()
+def cache_nodes(aws: None) -> RedisNodes:
+    nodes = RedisNodes(["redis://node-a:6379/0", "redis://node-b:6379/0"], client_factory=FakeRedisNode)
+    composition.reset()
+    composition.override(composition.redis_nodes, nodes)
     return nodes
 
 

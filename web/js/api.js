@@ -6,7 +6,7 @@
  */
 
 import * as config from "../config.js";
-import { getToken, signOut } from "./auth.js";
+import { endsSession, getToken, signOut } from "./auth.js";
 
 export const API_BASE = String(config.API_BASE || "").replace(/\/+$/, "");
 
@@ -103,8 +103,7 @@ async function request(method, path, { json, headers = {}, auth = true, signal }
   }
   if (!response.ok) {
     const error = errorFromResponse(response.status, data, response.headers.get("Retry-After"));
-    // A token the API no longer accepts (expired, revoked, user gone) ends the session everywhere.
-    if (response.status === 401 && token) signOut("Your session has ended. Please sign in again.");
+    if (endsSession(response.status, token)) signOut("Your session has ended. Please sign in again.");
     throw error;
   }
   return data;
@@ -112,9 +111,9 @@ async function request(method, path, { json, headers = {}, auth = true, signal }
 
 // --- images --------------------------------------------------------------------------------------
 
-export function requestUpload({ filename, contentType, size }) {
+export function requestUpload({ filename, contentType, size, sha256, visibility }) {
   return request("POST", "/api/v1/images/upload-url", {
-    json: { filename, content_type: contentType, size },
+    json: { filename, content_type: contentType, size, sha256, visibility },
   });
 }
 
@@ -185,4 +184,60 @@ export function confirmPasswordReset(token, newPassword) {
  */
 export function previewUrl(image, size) {
   return image?.owner_links?.thumbnails?.[String(size)] || thumbnailUrl(image.id, size);
+}
+
+// --- personal API tokens (a signed-in session only: tokens never manage tokens) -----------------
+
+export function listApiTokens() {
+  return request("GET", "/api/v1/users/me/tokens");
+}
+
+/** {name, scope: "upload" | "read" | "full", expiresInDays?} -> the token, with its secret (shown once). */
+export function createApiToken({ name, scope, expiresInDays }) {
+  const json = { name, scope };
+  if (expiresInDays) json.expires_in_days = expiresInDays;
+  return request("POST", "/api/v1/users/me/tokens", { json });
+}
+
+export function revokeApiToken(id) {
+  return request("DELETE", `/api/v1/users/me/tokens/${encodeURIComponent(id)}`);
+}
+
+// --- large files: multipart uploads (see web/js/large-upload.js) ---------------------------------
+
+function uploadCredentials(deleteToken) {
+  return deleteToken ? { "X-Delete-Token": deleteToken } : {};
+}
+
+export function createMultipart({ filename, contentType, size, sha256, visibility }) {
+  return request("POST", "/api/v1/images/multipart", {
+    json: { filename, content_type: contentType, size, sha256, visibility },
+  });
+}
+
+export async function signMultipartParts(id, parts, deleteToken) {
+  const body = await request("POST", `/api/v1/images/${encodeURIComponent(id)}/multipart/parts`, {
+    json: { parts },
+    headers: uploadCredentials(deleteToken),
+  });
+  return body.parts;
+}
+
+export function listMultipartParts(id, deleteToken) {
+  return request("GET", `/api/v1/images/${encodeURIComponent(id)}/multipart/parts`, {
+    headers: uploadCredentials(deleteToken),
+  });
+}
+
+export function completeMultipart(id, deleteToken) {
+  return request("POST", `/api/v1/images/${encodeURIComponent(id)}/multipart/complete`, {
+    json: {},
+    headers: uploadCredentials(deleteToken),
+  });
+}
+
+export function abortMultipart(id, deleteToken) {
+  return request("DELETE", `/api/v1/images/${encodeURIComponent(id)}/multipart`, {
+    headers: uploadCredentials(deleteToken),
+  });
 }

@@ -185,6 +185,12 @@ function showReady(image) {
     );
   }
   panel.append(share, copyStatus);
+  if (image.has_display && image.owner_links?.file) {
+    // The page shows a browser-friendly copy; the owner can still have the original (location removed).
+    panel.append(
+      el("p", {}, el("a", { class: "button", href: image.owner_links.file, download: image.filename }, "Download the original")),
+    );
+  }
   const deleteSection = deleteControls(image, local);
   if (deleteSection) panel.append(deleteSection);
 
@@ -193,7 +199,10 @@ function showReady(image) {
 
 /** The public route for public and unlisted images; for a private one only its owner's presigned link works. */
 function fullSizeHref(image) {
-  return image.visibility === "private" ? image.owner_links?.file || null : image.links?.direct || fileUrl(image.id);
+  // A format browsers cannot show (HEIC) has a display rendition: that is what the page links to.
+  const owned = image.owner_links?.display || image.owner_links?.file;
+  const shared = image.links?.display || image.links?.direct || fileUrl(image.id);
+  return image.visibility === "private" ? owned || null : shared;
 }
 
 function fullSizeLink(image, attributes, ...children) {
@@ -207,7 +216,7 @@ function fullSizeLink(image, attributes, ...children) {
       if (!fresh.owner_links?.file) return;
       image.owner_links = fresh.owner_links;
       ownerLinksExpireAt = Date.now() + 1000 * (Number(fresh.owner_links.expires_in) || 0);
-      window.location.assign(fresh.owner_links.file);
+      window.location.assign(fresh.owner_links.display || fresh.owner_links.file);
     } catch (error) {
       showNotice(errorText(error), "error");
     }
