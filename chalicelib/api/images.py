@@ -277,7 +277,10 @@ def _schemas(settings: Settings) -> oa.Json:
                     "properties": {
                         "page": {"type": "string", "format": "uri"},
                         "direct": {"type": "string", "format": "uri"},
-                        "thumbnails": {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}},
+                        "thumbnails": {
+                            **oa.thumbnails_schema(),
+                            "additionalProperties": {"type": "string", "format": "uri"},
+                        },
                         "display": {"type": "string", "format": "uri"},
                     },
                 },
