@@ -6,7 +6,7 @@ route a path differently. Pure data and small functions: no I/O.
 
 Paths on the one public origin (the CDN, or ``make run``'s edge):
 
-    /api/*                  the API (never cached at the edge)
+    /api/*, /health         the API (never cached at the edge)
     /i/*                    the images bucket, under PUBLIC_PREFIX only (renditions of public and unlisted images)
     /{short_id}             the share page, rendered by the API (cached for public images)
     anything else           the static site (web/)
@@ -80,6 +80,7 @@ class Behaviour:
 # every site file (``/signin.html`` is also eleven characters) is claimed by ``/*.*`` before the share patterns.
 BEHAVIOURS: Final[tuple[Behaviour, ...]] = (
     Behaviour("/api/*", "api", "the API; not cached, every header and query string forwarded"),
+    Behaviour("/health", "api", "the API's health check (the API reference's \"try it out\" reaches it too)"),
     Behaviour("/i/*", "images", "renditions straight from the bucket's public prefix; cached a year"),
     Behaviour("/*.*", "site", "site files (all have an extension; short ids never do)"),
     Behaviour("/" + "?" * SHORT_ID_CHARS, "share", "share pages by short id, rendered by the API"),

@@ -163,13 +163,13 @@ def test_copy_all_links_of_a_batch(browser: Browser, stack: Stack, tmp_path: Pat
         page.goto("/")
         page.set_input_files("#file-input", files)
         expect(page.locator("#uploads-summary")).to_have_text("2 ready", timeout=PROCESSING_TIMEOUT_MS)
-        button = page.get_by_role("button", name="Copy all links")
+        button = page.get_by_role("button", name="Copy all direct links", exact=True)
         button.click()
         expect(button).to_have_text("Copied ✓")
         lines = str(page.evaluate("navigator.clipboard.readText()")).splitlines()
         assert len(lines) == 2
         for line in lines:
             assert re.fullmatch(re.escape(stack.url) + r"/i/[A-Za-z0-9_-]{11}\.jpg", line), line
-        expect(button).to_have_text("Copy all links", timeout=5000)
+        expect(button).to_have_text("Copy all direct links", timeout=5000)
     finally:
         context.close()

@@ -34,6 +34,8 @@ def test_behaviours_follow_the_delivery_table_in_order(sam: dict[str, Any]) -> N
 
 def test_api_is_not_cached_and_gets_every_method_header_and_query(sam: dict[str, Any]) -> None:
     api = next(b for b in distribution(sam)["CacheBehaviors"] if b["PathPattern"] == "/api/*")
+    health = next(b for b in distribution(sam)["CacheBehaviors"] if b["PathPattern"] == "/health")
+    assert health["CachePolicyId"] == cdn.CACHING_DISABLED
     assert api["CachePolicyId"] == cdn.CACHING_DISABLED
     assert api["OriginRequestPolicyId"] == cdn.ALL_VIEWER_EXCEPT_HOST_HEADER
     assert set(api["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
@@ -75,7 +77,8 @@ def test_renditions_are_cached_and_embeddable(sam: dict[str, Any]) -> None:
 
 def test_share_pages_are_cached_as_the_api_says_with_a_bare_cache_key(sam: dict[str, Any]) -> None:
     behaviours = distribution(sam)["CacheBehaviors"]
-    share = [b for b in behaviours if b["TargetOriginId"] == "api" and b["PathPattern"] != "/api/*"]
+    patterns = {b.pattern for b in delivery.BEHAVIOURS if b.target == "share"}
+    share = [b for b in behaviours if b["PathPattern"] in patterns]
     assert share, "share page behaviours"
     policy = sam["Resources"]["SharePagesCachePolicy"]["Properties"]["CachePolicyConfig"]
     assert policy["DefaultTTL"] == 0  # nothing is cached unless the API says so

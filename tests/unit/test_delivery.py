@@ -32,6 +32,7 @@ def test_legacy_uuid_ids_are_accepted_wherever_a_short_id_is() -> None:
     [
         ("/api/v1/images", "api"),
         ("/api/v1/oembed", "api"),
+        ("/health", "api"),
         ("/i/AbCdEfGhIjK.jpg", "images"),
         ("/i/AbCdEfGhIjK/600.webp", "images"),
         ("/AbCdEfGhIjK", "share"),

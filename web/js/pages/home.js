@@ -24,9 +24,11 @@ const list = $("#upload-list");
 const section = $("#uploads");
 const summary = $("#uploads-summary");
 const uploads = new Map(); // every item this page has shown, by key (for "Copy all links")
-// "Copy all links" for a batch: one line per ready upload, confirmed on the button and in the summary line.
-const copyAll = labelled(copyButton("All links", () => allLinks(), summary), "Copy all links");
-copyAll.textContent = "Copy all links";
+// "Copy all direct links" for a batch: one stable /i/ link per ready upload (what a forum post or a Markdown file
+// embeds), confirmed on the button and in the summary line. "Copy all links and delete tokens" below is the
+// record to keep.
+const copyAll = labelled(copyButton("All direct links", () => allLinks(), summary), "Copy all direct links");
+copyAll.textContent = "Copy all direct links";
 copyAll.hidden = true;
 summary.after(copyAll);
 const rows = new Map();
