@@ -6,23 +6,27 @@ Checks, in order (the cheap ones first, so a hostile file costs as little as pos
 2. magic bytes (:func:`~chalicelib.imaging.sniff.sniff`) say it is not an image -> ``NOT_AN_IMAGE``; an image
    format this build does not accept (the catalog's; HEIC, BMP, TIFF, ...) -> ``UNSUPPORTED_FORMAT``. The
    filename and the claimed content type are never looked at;
-3. the container's scrubber ``prepare`` (JPEG: a walk of the marker structure, no pixel decode) -> ``CORRUPT`` /
-   ``TRUNCATED``;
+3. the container's scrubber ``prepare``, a walk of the structure with no pixel decode (JPEG markers and scans,
+   PNG chunks, GIF blocks, WebP chunks) -> ``CORRUPT`` / ``TRUNCATED``; more scans, frames, chunks or segments
+   than ``bounds.py`` allows -> ``TOO_COMPLEX``;
 4. header parse (``Image.open`` reads no pixels) -> width x height above ``max_pixels`` -> ``TOO_MANY_PIXELS``;
-5. a full real decode (``load()``) -> ``TRUNCATED`` / ``CORRUPT``. ``LOAD_TRUNCATED_IMAGES`` is never set.
+5. a full real decode (``load()``) -> ``TRUNCATED`` / ``CORRUPT``, under a deadline -> ``TOO_COMPLEX``.
+   ``LOAD_TRUNCATED_IMAGES`` is never set.
 
 That one decode is at reduced scale for a large JPEG (``draft()``) and also feeds the thumbnail cascade
 (``thumbnails.py``). Animated GIF/WebP: the first frame. Then the scrubber makes the served copy (the original
 pixels without location metadata; ``served.data`` is the uploaded bytes themselves when nothing needed
-removing). Pillow's exceptions are translated here (``raise ... from exc``) and never escape.
+removing). ``sha256`` is the served file's hash (published; it cannot confirm a location-bearing original),
+``original_sha256`` the upload's. Pillow's exceptions are translated here (``raise ... from exc``) and never
+escape.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import struct
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +36,7 @@ from PIL import Image, UnidentifiedImageError
 
 from chalicelib import catalog
 from chalicelib.errors import InvalidImage, RejectReason
+from chalicelib.imaging import bounds
 from chalicelib.imaging import thumbnails as thumbs
 from chalicelib.imaging.results import ProcessedImage, Rendition
 from chalicelib.imaging.scrubbers import SCRUBBERS
@@ -39,9 +44,20 @@ from chalicelib.imaging.sniff import SNIFF_BYTES, sniff
 
 
 def process(
-    data: bytes, *, max_bytes: int, max_pixels: int, sizes: tuple[int, ...] = catalog.THUMBNAIL_SIZES
+    data: bytes,
+    *,
+    max_bytes: int,
+    max_pixels: int,
+    sizes: tuple[int, ...] = catalog.THUMBNAIL_SIZES,
+    deadline: float | None = None,
 ) -> ProcessedImage:
-    """Validate ``data`` by content and make the served copy and the thumbnails. Raises ``InvalidImage``."""
+    """Validate ``data`` by content and make the served copy and the thumbnails. Raises ``InvalidImage``.
+
+    ``deadline`` (a ``time.monotonic()`` value; default: :data:`~chalicelib.imaging.bounds.DECODE_SECONDS`
+    from now) bounds the decode: past it the file is refused as ``TOO_COMPLEX``.
+    """
+    if deadline is None:
+        deadline = time.monotonic() + bounds.DECODE_SECONDS
     if not data:
         raise InvalidImage(RejectReason.EMPTY_FILE, "The file is empty.")
     if len(data) > max_bytes:
@@ -56,10 +72,12 @@ def process(
         allowed = ", ".join(sorted(allowed_formats))
         raise InvalidImage(RejectReason.UNSUPPORTED_FORMAT, f"{fmt} images are not supported; use {allowed}.")
 
-    scrub = SCRUBBERS[fmt](data)
+    scrub = SCRUBBERS[fmt](data)  # the structure walk: damage and the bounds on scans, frames and chunks
     with _pillow_errors():
-        with _open(data, fmt) as im:
+        with _open(data, fmt, deadline) as im:
             _check_pixels(im.size, max_pixels)
+            if fmt == "AVIF":  # AVIF sequences: libavif counts the frames from the header
+                bounds.check_frames(getattr(im, "n_frames", 1), im.size)
             stored_size = im.size  # before draft() shrinks it
             _decode(im, fmt, max(sizes))
             # Only after load(): PNG's getexif() would otherwise load the pixels itself, and a decode error
@@ -70,12 +88,16 @@ def process(
         served_bytes = scrub()
 
     entry = catalog.format_named(fmt)
+    served_sha256 = hashlib.sha256(served_bytes).hexdigest()
     return ProcessedImage(
         format=fmt,
         content_type=entry.mime_type,
         width=width,
         height=height,
-        sha256=hashlib.sha256(data).hexdigest(),
+        # The published hash is the served file's: the upload's own hash would let anyone holding a
+        # location-bearing original confirm that it is this image.
+        sha256=served_sha256,
+        original_sha256=served_sha256 if served_bytes is data else hashlib.sha256(data).hexdigest(),
         served=Rendition(served_bytes, entry.mime_type, entry.extension, width, height),
         thumbnails=thumbnails,
     )
@@ -86,14 +108,14 @@ def process(
 _WARNINGS_LOCK: Final = threading.Lock()
 
 
-def _open(data: bytes, fmt: str) -> Image.Image:
-    """Parse the header only (no pixels) with the one plugin the magic bytes named."""
+def _open(data: bytes, fmt: str, deadline: float) -> Image.Image:
+    """Parse the header only (no pixels) with the one plugin the magic bytes named; reads stop at ``deadline``."""
     with _WARNINGS_LOCK, warnings.catch_warnings():
         # Our max_pixels bound (checked right after) is the one that counts; Pillow's global MAX_IMAGE_PIXELS
         # warning would only leak to stderr (or, under `-W error`, refuse files our bound allows). Pillow
         # still *raises* DecompressionBombError past 2x its limit, which we translate to TOO_MANY_PIXELS.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        return Image.open(io.BytesIO(data), formats=[fmt])
+        return Image.open(bounds.DeadlineReader(data, deadline), formats=[fmt])
 
 
 def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
