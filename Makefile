@@ -25,12 +25,22 @@ venv: $(STAMP)  ## create the Python 3.12 virtualenv with every dependency
 
 -include infra/make.mk
 
+# Browser assets the site serves itself (Swagger UI for /docs), from npm by lockfile; never committed.
+WEB_VENDOR_STAMP := web-vendor/node_modules/.installed
+$(WEB_VENDOR_STAMP): web-vendor/package.json web-vendor/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm ci --prefix web-vendor --ignore-scripts --no-audit --no-fund
+	touch $@
+
+.PHONY: web-vendor
+web-vendor: $(WEB_VENDOR_STAMP)  ## install the site's third-party browser assets (Swagger UI for /docs)
+
 .PHONY: run
-run: $(STAMP) check-system  ## start the whole product locally (API, worker, moto, redis nodes, web); Ctrl-C stops it
+run: $(STAMP) check-system web-vendor  ## start the whole product locally (API, worker, moto, redis nodes, web); Ctrl-C stops it
 	$(PY) scripts/stack.py
 
 .PHONY: test
-test: $(STAMP) check-system localstack-install  ## every tier: lint, types, unit, functional, integration, browser, load, packaging, LocalStack
+test: $(STAMP) check-system web-vendor localstack-install  ## every tier: lint, types, unit, functional, integration, browser, load, packaging, LocalStack
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

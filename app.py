@@ -15,6 +15,7 @@ from chalicelib.api.docs import docs_api
 from chalicelib.api.health import health_api
 from chalicelib.api.images import images_api
 from chalicelib.api.middleware import error_envelope, observe
+from chalicelib.api.tokens import tokens_api
 from chalicelib.settings import get_settings
 
 logs.configure(get_settings().log_level)  # JSON lines with the correlation id (chalicelib/logs.py)
@@ -33,6 +34,7 @@ app.register_blueprint(health_api)
 app.register_blueprint(images_api)
 app.register_blueprint(docs_api)
 app.register_blueprint(auth_api)
+app.register_blueprint(tokens_api)
 
 
 # The first registered is the outermost: observe sees the final, enveloped response.

@@ -21,6 +21,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -117,6 +118,31 @@ class UserRecord(Model):
     # Bumped when the password is reset: tokens carry the version they were issued under ("ver"), so every
     # token issued before the reset stops working at once.
     token_version = NumberAttribute(default=0)
+    # Ids of the user's personal API tokens (their items are ``ApiTokenRecord``s in this same table): DynamoDB
+    # cannot query a table by a non-key attribute, so the user item lists them.
+    api_tokens = UnicodeSetAttribute(null=True)
+
+
+class ApiTokenRecord(Model):
+    """A personal API token (``kind == "apitoken"``), an item of the users table with id ``apitoken#<token id>``.
+
+    Only the SHA-256 of the secret is stored. Living in the users table keeps tokens beside the user they belong
+    to without another table to provision; ``chalicelib.auth.token_store`` is the only code that touches them.
+    """
+
+    class Meta:
+        table_name = "chitram-users"
+        billing_mode = "PAY_PER_REQUEST"
+
+    id = UnicodeAttribute(hash_key=True)  # "apitoken#<token id>"
+    kind = UnicodeAttribute(default="apitoken")
+    user_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    scope = UnicodeAttribute()  # upload | read | full
+    secret_hash = UnicodeAttribute()  # SHA-256 (hex) of the whole token string
+    created_at = UnicodeAttribute()  # ISO-8601 UTC
+    token_expires_at = NumberAttribute(null=True)  # epoch seconds; None = never
+    last_used_at = NumberAttribute(null=True)  # epoch seconds, written at most once a minute
 
 
 ALL_MODELS: tuple[type[Model], ...] = (ImageRecord, UserRecord)
@@ -124,7 +150,12 @@ ALL_MODELS: tuple[type[Model], ...] = (ImageRecord, UserRecord)
 
 def bind_tables(settings: Settings) -> None:
     """Point the models at this stage's tables and region (idempotent, cheap)."""
-    for model, name in ((ImageRecord, settings.images_table), (UserRecord, settings.users_table)):
+    bound: tuple[tuple[type[Model], str], ...] = (
+        (ImageRecord, settings.images_table),
+        (UserRecord, settings.users_table),
+        (ApiTokenRecord, settings.users_table),  # items in the users table
+    )
+    for model, name in bound:
         meta: Any = model.Meta
         if meta.table_name != name or getattr(meta, "region", None) != settings.region:
             meta.table_name = name
@@ -134,5 +165,6 @@ def bind_tables(settings: Settings) -> None:
 
 def reset_connections() -> None:
     """Drop PynamoDB's cached connections so the next call picks up the current endpoint environment."""
-    for model in ALL_MODELS:
+    models: tuple[type[Model], ...] = (*ALL_MODELS, ApiTokenRecord)
+    for model in models:
         model._connection = None

@@ -83,7 +83,10 @@ def token() -> Response:
 @handles_errors
 def me() -> Response:
     caller = context.require_principal(auth_api.current_request)
-    return json_response(composition.user_service().profile(caller))
+    profile = composition.user_service().profile(caller)
+    if caller.api_token is not None:
+        profile["api_token"] = {"id": caller.api_token.token_id, "scope": caller.api_token.scope}
+    return json_response(profile)
 
 
 @auth_api.route("/api/v1/auth/password-reset", methods=["POST"], content_types=["application/json"])
@@ -244,6 +247,10 @@ def _schemas() -> oa.Json:
                 "email": {"type": ["string", "null"]},
                 "provider": provider,
                 "created_at": {"type": ["string", "null"]},
+                "api_token": {
+                    **oa.object_schema({"id": {"type": "string"}, "scope": {"type": "string"}}),
+                    "description": "Present when a personal API token made the request",
+                },
                 "usage": oa.object_schema({"image_count": {"type": "integer"}, "bytes_used": {"type": "integer"}}),
                 "quota": oa.object_schema(
                     {"max_images": {"type": ["integer", "null"]}, "max_bytes": {"type": ["integer", "null"]}}

@@ -6,7 +6,7 @@
  */
 
 import * as config from "../config.js";
-import { getToken, signOut } from "./auth.js";
+import { endsSession, getToken, signOut } from "./auth.js";
 
 export const API_BASE = String(config.API_BASE || "").replace(/\/+$/, "");
 
@@ -100,8 +100,7 @@ async function request(method, path, { json, headers = {}, auth = true, signal }
   }
   if (!response.ok) {
     const error = errorFromResponse(response.status, data, response.headers.get("Retry-After"));
-    // A token the API no longer accepts (expired, revoked, user gone) ends the session everywhere.
-    if (response.status === 401 && token) signOut("Your session has ended. Please sign in again.");
+    if (endsSession(response.status, token)) signOut("Your session has ended. Please sign in again.");
     throw error;
   }
   return data;
@@ -182,4 +181,21 @@ export function confirmPasswordReset(token, newPassword) {
  */
 export function previewUrl(image, size) {
   return image?.owner_links?.thumbnails?.[String(size)] || thumbnailUrl(image.id, size);
+}
+
+// --- personal API tokens (a signed-in session only: tokens never manage tokens) -----------------
+
+export function listApiTokens() {
+  return request("GET", "/api/v1/users/me/tokens");
+}
+
+/** {name, scope: "upload" | "read" | "full", expiresInDays?} -> the token, with its secret (shown once). */
+export function createApiToken({ name, scope, expiresInDays }) {
+  const json = { name, scope };
+  if (expiresInDays) json.expires_in_days = expiresInDays;
+  return request("POST", "/api/v1/users/me/tokens", { json });
+}
+
+export function revokeApiToken(id) {
+  return request("DELETE", `/api/v1/users/me/tokens/${encodeURIComponent(id)}`);
 }

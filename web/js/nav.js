@@ -17,6 +17,8 @@ const NAV_LINKS = [
   ["home", "./", "Upload"],
   ["gallery", "gallery.html", "Gallery"],
   ["mine", "mine.html", "My images"],
+  ["tokens", "tokens.html", "API tokens"],
+  ["docs", "docs", "API docs"],
 ];
 
 const FOOTER_TEXT =
