@@ -247,7 +247,11 @@ def _schemas(settings: Settings) -> oa.Json:
                 "thumbnail_ready": {"type": "boolean"},
                 "thumbnail_url": nullable_string,
                 "thumbnails": oa.thumbnails_schema(),
-                "sha256": nullable_string,
+                "sha256": {
+                    **nullable_string,
+                    "description": "SHA-256 (hex) of the file we serve, with location metadata removed; not of "
+                    "the bytes uploaded, so it cannot confirm a location-bearing original",
+                },
                 "reject_reason": {"type": "string"},
                 "is_owner": {"type": "boolean", "description": "Whether the bearer of the request owns the image"},
                 "duplicate_of": {
