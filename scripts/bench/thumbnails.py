@@ -377,9 +377,10 @@ def run(
     repeat: int,
     memory_for: tuple[str, ...],
     memory_variants: tuple[str, ...] | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     problem = pyvips_problem()
-    variants = [v for v in VARIANTS if problem is None or v not in VIPS_VARIANTS]
+    variants = [v for v in VARIANTS if (problem is None or v not in VIPS_VARIANTS) and (not only or v in only)]
     items = inputs.load(names)
     results = [measure(item, variants, repeat) for item in items]
     memory: dict[str, dict[str, float | None]] = {}
