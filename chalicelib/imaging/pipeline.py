@@ -76,7 +76,7 @@ def process(
     with _pillow_errors():
         with _open(data, fmt, deadline) as im:
             _check_pixels(im.size, max_pixels)
-            if fmt == "AVIF":  # AVIF sequences: libavif counts the frames from the header
+            if fmt in ("AVIF", "HEIF"):  # image sequences: libavif / libheif count the frames from the header
                 bounds.check_frames(getattr(im, "n_frames", 1), im.size)
             # The served copy and the hashes are made beside the decode: libjpeg, Pillow's resampling and
             # hashlib release the GIL, so on two CPUs the two halves overlap (on one, nothing is lost).
@@ -88,13 +88,16 @@ def process(
                 # error must not be mistaken for unreadable EXIF.
                 orientation = thumbs.orientation(im)
                 width, height = thumbs.upright(stored_size, orientation)
+                entry = catalog.format_named(fmt)
+                display = (
+                    thumbs.display(im, orientation, catalog.DISPLAY_LONGEST_SIDE) if entry.display_rendition else None
+                )
                 thumbnails = thumbs.thumbnails(im, stored_size, orientation, (width, height), sizes)
             finally:
                 served.wait()  # a refused file leaves no work running behind it
         # The decode has proved the pixels; only now does a scrubber's own error count.
         served_bytes, served_sha256, original_sha256 = served.result()
 
-    entry = catalog.format_named(fmt)
     return ProcessedImage(
         format=fmt,
         content_type=entry.mime_type,
@@ -106,6 +109,7 @@ def process(
         original_sha256=original_sha256,
         served=Rendition(served_bytes, entry.mime_type, entry.extension, width, height),
         thumbnails=thumbnails,
+        display=display,
     )
 
 

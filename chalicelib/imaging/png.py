@@ -7,7 +7,8 @@ holding only the orientation (browsers honour it; GPS and camera tags go). Every
 private and unknown chunks, and any bytes after IEND (a PNG+HTML polyglot is served as a plain PNG). A missing
 IEND is added.
 
-The walk counts chunks other than image data and APNG frames before the decode (``bounds``).
+The walk counts chunks other than image data and APNG frames before the decode (``bounds``); a chunk that runs
+past the end of the file is TRUNCATED.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from chalicelib.errors import InvalidImage, RejectReason
 from chalicelib.imaging import bounds
 from chalicelib.imaging.exif import minimal_exif
 
@@ -54,7 +56,9 @@ def _walk(data: bytes) -> tuple[list[_Chunk], int]:
         kind = data[pos + 4 : pos + 8]
         end = pos + 12 + length
         if end > n:
-            break  # a chunk cut short: the decode has already judged the pixels; the copy ends before it
+            # A chunk that runs past the end: the file is cut short (Pillow may still decode a complete zlib
+            # stream inside it, but no lossless copy can end cleanly there). Found by fuzzing.
+            raise InvalidImage(RejectReason.TRUNCATED, "The PNG file is truncated.")
         chunks.append(_Chunk(kind, pos, end))
         if kind == b"IHDR" and end - pos >= 16:
             size = struct.unpack(">II", data[pos + 8 : pos + 16])
@@ -74,7 +78,7 @@ def _walk(data: bytes) -> tuple[list[_Chunk], int]:
 
 def _served(data: bytes, chunks: list[_Chunk], end: int) -> bytes:
     parts = [_SIGNATURE]
-    changed = end != len(data)  # bytes after IEND, or a chunk cut short
+    changed = end != len(data)  # bytes after IEND
     for chunk in chunks:
         raw = data[chunk.start : chunk.end]
         if chunk.kind in _KEEP:

@@ -253,3 +253,38 @@ def test_a_clean_upload_publishes_its_own_hash() -> None:
     data = encode(photo(), "PNG")
     result = run(data)
     assert result.sha256 == result.original_sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_stray_byte_between_gif_blocks_is_skipped_and_the_frame_served() -> None:
+    """Found by fuzzing: Pillow skips the byte and decodes the frame; the served copy had lost the frame."""
+    gif = encode(photo((16, 12)).convert("P"), "GIF")
+    at = gif.index(b"\x2c")
+    result = run(gif[:at] + b"\x00" + gif[at:])
+    assert result.served.data == gif
+    assert run(result.served.data).served.data == gif
+
+
+def test_a_gif_with_kilobytes_of_junk_between_blocks_is_corrupt() -> None:
+    gif = encode(photo((16, 12)).convert("P"), "GIF")
+    at = gif.index(b"\x2c")
+    assert rejection(gif[:at] + b"\x00" * 5000 + gif[at:]) is RejectReason.CORRUPT
+
+
+def test_a_png_whose_image_data_chunk_runs_past_the_end_is_truncated() -> None:
+    """Found by fuzzing: the zlib stream was complete, but the IDAT's length ran past IEND and the file's end."""
+    data = bytearray(encode(Image.new("RGB", (1, 1)), "PNG"))
+    at = data.index(b"IDAT") - 4
+    data[at : at + 4] = struct.pack(">I", struct.unpack(">I", data[at : at + 4])[0] + 20)
+    assert rejection(bytes(data)) is RejectReason.TRUNCATED
+
+
+def test_a_gif_cut_inside_its_first_frame_is_truncated() -> None:
+    gif = encode(photo((16, 12)).convert("P"), "GIF")
+    assert rejection(gif[:-3]) is RejectReason.TRUNCATED  # the terminator and the trailer are gone
+
+
+def test_a_gif_cut_inside_a_later_frame_serves_the_complete_frames() -> None:
+    animated = _frames(3, "GIF", size=(16, 16))
+    result = run(animated[:-4])
+    with Image.open(io.BytesIO(result.served.data)) as served:
+        assert served.n_frames == 2
