@@ -8,9 +8,10 @@ polyglot is served as a plain GIF). GIF has no EXIF.
 
 The walk runs before the decode and refuses animations beyond ``bounds`` (frames, frames x canvas) and files
 with thousands of extension blocks. A file that ends inside its first frame is TRUNCATED; one that ends inside a
-later block keeps what came before it. Stray bytes between blocks are skipped and not
-copied, as Pillow's reader skips them (found by fuzzing: a stray byte before the only frame made a served copy
-with no frame at all); more than a few KB of them is CORRUPT.
+later block keeps what came before it. A byte that starts no block ends the picture, as it does in browsers
+(Chromium and Firefox stop parsing there; Pillow's reader skips such bytes, which made served copies decode
+differently from the upload — found by fuzzing): before the first frame it is CORRUPT, after one it is
+trailing data and dropped. A first frame with no image data at all is CORRUPT.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from chalicelib.imaging import bounds
 _IMAGE, _EXTENSION, _TRAILER = 0x2C, 0x21, 0x3B
 _GRAPHIC_CONTROL, _APPLICATION = 0xF9, 0xFF
 _KEEP_APPLICATIONS: Final = (b"NETSCAPE2.0", b"ANIMEXTS1.0", b"ICCRGBG1")
-# Bytes between blocks that start no block: skipped (as Pillow does), up to this many in a file.
-_MAX_STRAY_BYTES: Final = 4096
 
 # (start, end) of each block kept in the served copy.
 _Spans = list[tuple[int, int]]
@@ -56,7 +55,7 @@ def _walk(data: bytes) -> tuple[_Spans, bool]:
     pos = 13 + (3 << ((flags & 0x07) + 1) if flags & 0x80 else 0)
     canvas = (int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little"))
     kept: _Spans = [(0, min(pos, n))]
-    frames = extensions = stray = 0
+    frames = extensions = 0
     while pos < n:
         start, kind = pos, data[pos]
         if kind == _TRAILER:
@@ -68,6 +67,8 @@ def _walk(data: bytes) -> tuple[_Spans, bool]:
             local = data[pos + 9]
             pos += 10 + (3 << ((local & 0x07) + 1) if local & 0x80 else 0) + 1  # descriptor, table, LZW size
             end = _sub_blocks_end(data, pos)
+            if frames == 0 and pos < n and data[pos] == 0:
+                raise InvalidImage(RejectReason.CORRUPT, "The GIF's first frame has no image data.")
             if end < 0:
                 if frames == 0:  # the first frame is cut short (found by fuzzing: its LZW data was complete)
                     raise InvalidImage(RejectReason.TRUNCATED, "The GIF file is truncated.")
@@ -79,13 +80,9 @@ def _walk(data: bytes) -> tuple[_Spans, bool]:
             pos = end
             continue
         if kind != _EXTENSION:
-            # Not a block introducer. Pillow's reader skips such bytes, so the decode may have found its frame
-            # after them; skip them too (without copying them), but not forever.
-            stray += 1
-            if stray > _MAX_STRAY_BYTES:
-                raise InvalidImage(RejectReason.CORRUPT, "The GIF has unreadable data between its blocks.")
-            pos += 1
-            continue
+            if frames == 0:
+                raise InvalidImage(RejectReason.CORRUPT, f"The GIF structure is damaged at byte {pos}.")
+            break  # what follows is not part of the picture
         if pos + 2 > n:
             break
         label = data[pos + 1]

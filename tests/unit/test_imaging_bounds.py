@@ -255,19 +255,26 @@ def test_a_clean_upload_publishes_its_own_hash() -> None:
     assert result.sha256 == result.original_sha256 == hashlib.sha256(data).hexdigest()
 
 
-def test_a_stray_byte_between_gif_blocks_is_skipped_and_the_frame_served() -> None:
-    """Found by fuzzing: Pillow skips the byte and decodes the frame; the served copy had lost the frame."""
+def test_a_stray_byte_before_the_first_gif_frame_is_corrupt() -> None:
+    """Found by fuzzing: Pillow skips the byte and decodes the frame; browsers stop parsing there."""
     gif = encode(photo((16, 12)).convert("P"), "GIF")
     at = gif.index(b"\x2c")
-    result = run(gif[:at] + b"\x00" + gif[at:])
-    assert result.served.data == gif
-    assert run(result.served.data).served.data == gif
+    assert rejection(gif[:at] + b"\x00" + gif[at:]) is RejectReason.CORRUPT
 
 
-def test_a_gif_with_kilobytes_of_junk_between_blocks_is_corrupt() -> None:
+def test_bytes_that_start_no_block_after_a_frame_end_the_gif() -> None:
+    animated = _frames(3, "GIF", size=(16, 16))
+    second = animated.index(b"\x21\xf9", animated.index(b"\x2c"))  # the second frame's graphic control
+    result = run(animated[:second] + b"\x00junk" + animated[second:])
+    with Image.open(io.BytesIO(result.served.data)) as served:
+        assert served.n_frames == 1
+    assert b"junk" not in result.served.data
+
+
+def test_a_gif_whose_first_frame_has_no_image_data_is_corrupt() -> None:
     gif = encode(photo((16, 12)).convert("P"), "GIF")
-    at = gif.index(b"\x2c")
-    assert rejection(gif[:at] + b"\x00" * 5000 + gif[at:]) is RejectReason.CORRUPT
+    at = gif.index(b"\x2c") + 10 + 1  # past the descriptor (no local table) and the LZW code size
+    assert rejection(gif[:at] + b"\x00\x3b") is RejectReason.CORRUPT
 
 
 def test_a_png_whose_image_data_chunk_runs_past_the_end_is_truncated() -> None:
