@@ -27,11 +27,18 @@ ROUTE_SCOPES: dict[tuple[str, str], frozenset[Scope]] = {
     # Uploading, and following an upload to ``ready`` (the uploader needs its status and links).
     ("POST", "/api/v1/images/upload-url"): UPLOAD,
     ("POST", "/api/v1/images/upload"): UPLOAD,
+    # Large files (multipart): open, sign parts, resume, complete and abandon one's own upload.
+    ("POST", "/api/v1/images/multipart"): UPLOAD,
+    ("POST", "/api/v1/images/{image_id}/multipart/parts"): UPLOAD,
+    ("GET", "/api/v1/images/{image_id}/multipart/parts"): UPLOAD,
+    ("POST", "/api/v1/images/{image_id}/multipart/complete"): UPLOAD,
+    ("DELETE", "/api/v1/images/{image_id}/multipart"): UPLOAD,
     ("GET", "/api/v1/images/{image_id}"): ANY,
     # Reading: your list, files and thumbnails (private ones included).
     ("GET", "/api/v1/users/me/images"): READ,
     ("GET", "/api/v1/images/{image_id}/file"): READ,
     ("GET", "/api/v1/images/{image_id}/thumbnail"): READ,
+    ("GET", "/api/v1/images/{image_id}/verify"): READ,  # re-reads the stored objects: a read
     ("GET", "/api/v1/images"): ANY,
     # Changing what exists.
     ("DELETE", "/api/v1/images/{image_id}"): FULL,

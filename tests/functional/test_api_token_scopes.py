@@ -26,6 +26,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/images"): ALL,
     ("POST", "/api/v1/images/upload-url"): frozenset({"upload", "full"}),
     ("POST", "/api/v1/images/upload"): frozenset({"upload", "full"}),
+    # Large files: the uploader opens, signs, resumes, completes or abandons its own multipart upload.
+    ("POST", "/api/v1/images/multipart"): frozenset({"upload", "full"}),
+    ("POST", "/api/v1/images/{image_id}/multipart/parts"): frozenset({"upload", "full"}),
+    ("GET", "/api/v1/images/{image_id}/multipart/parts"): frozenset({"upload", "full"}),
+    ("POST", "/api/v1/images/{image_id}/multipart/complete"): frozenset({"upload", "full"}),
+    ("DELETE", "/api/v1/images/{image_id}/multipart"): frozenset({"upload", "full"}),
+    ("GET", "/api/v1/images/{image_id}/verify"): frozenset({"read", "full"}),
     ("GET", "/api/v1/images/{image_id}"): ALL,  # an uploader follows its upload to ready
     ("GET", "/api/v1/images/{image_id}/file"): frozenset({"read", "full"}),
     ("GET", "/api/v1/images/{image_id}/thumbnail"): frozenset({"read", "full"}),
