@@ -16,7 +16,7 @@ help:  ## list the targets
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON_BOOT)" || { echo "Python 3.12 not found (set PYTHON_BOOT=/path/to/python3.12)"; exit 1; }
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3 (it runs pip to build the package)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
@@ -39,12 +39,15 @@ web-vendor: $(WEB_VENDOR_STAMP)  ## install the site's third-party browser asset
 run: $(STAMP) check-system web-vendor  ## start the whole product locally (API, worker, moto, redis nodes, web); Ctrl-C stops it
 	$(PY) scripts/stack.py
 
+# Line and branch coverage of chalicelib/ in the in-process tiers (the stack's own processes are not measured).
+COVERAGE := --cov=chalicelib --cov-branch --cov-report=term:skip-covered
+
 .PHONY: test
 test: $(STAMP) check-system web-vendor localstack-install  ## every tier: lint, types, unit, functional, integration, browser, load, packaging, LocalStack
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -m "not slow and not localstack"
+	$(VENV)/bin/pytest -m "not slow and not localstack" $(COVERAGE)
 	scripts/localstack/run.sh $(VENV)/bin/pytest -m "integration or localstack" tests/integration
 
 .PHONY: localstack-install
@@ -56,8 +59,8 @@ test-localstack: $(STAMP) check-system localstack-install  ## integration tier w
 	scripts/localstack/run.sh $(VENV)/bin/pytest -m "integration or localstack" tests/integration
 
 .PHONY: test-fast
-test-fast: $(STAMP)  ## unit + functional only (no servers)
-	$(VENV)/bin/pytest tests/unit tests/functional -q
+test-fast: $(STAMP)  ## unit + functional only (no servers), with coverage
+	$(VENV)/bin/pytest tests/unit tests/functional -q $(COVERAGE)
 
 .PHONY: lint
 lint: $(STAMP)  ## ruff + mypy

@@ -4,9 +4,10 @@ Steps, each of which fails loudly rather than shipping something subtly wrong:
 
 1. ``vendor``: the Pillow manylinux wheel pinned in ``infra/vendor.txt`` (by hash) is downloaded into
    ``build/wheelhouse/`` and unpacked into ``vendor/`` (gitignored), which chalice copies into the zip as is.
-2. ``chalice package --merge-template infra/template.json``, offline-safe: no credentials, no metadata service,
-   ``AWS_DEFAULT_REGION`` set; pip (which chalice runs to fetch Lambda wheels) also looks in
-   ``build/wheelhouse/`` and, with ``--offline``, only there (``make wheelhouse`` fills it while online).
+2. ``chalice package --merge-template build/merge-template.json`` (written from ``infra/template.py`` first),
+   offline-safe: no credentials, no metadata service, ``AWS_DEFAULT_REGION`` set; pip (which chalice runs to
+   fetch Lambda wheels) also looks in ``build/wheelhouse/`` and, with ``--offline``, only there
+   (``make wheelhouse`` fills it while online).
 3. The template: the CORS origin chalice bakes into API Gateway's preflight answers is turned into the
    ``SiteOrigin`` parameter (we package with a sentinel origin and replace it), and the ``Stage`` parameter is
    pinned to the packaged stage.
@@ -40,7 +41,7 @@ VENDOR = ROOT / "vendor"
 WHEELHOUSE = ROOT / "build" / "wheelhouse"
 VENDOR_STAMP = ROOT / "build" / "vendor.stamp"
 VENDOR_REQUIREMENTS = INFRA / "vendor.txt"
-MERGE_TEMPLATE = INFRA / "template.json"
+MERGE_TEMPLATE = ROOT / "build" / "merge-template.json"  # generated from infra/template.py, never committed
 BIN = Path(sys.executable).parent
 
 # Lambda python3.12 on x86_64. manylinux_2_28 is what Pillow publishes for 3.12; Lambda's Amazon Linux 2023
@@ -60,6 +61,7 @@ REQUIRED_TOP_LEVEL = (
     "app.py",
     "chalicelib",
     "PIL",
+    "pillow_heif",
     "pynamodb",
     "jwt",
     "cryptography",
@@ -116,35 +118,50 @@ def _pip_download(args: list[str], *, offline: bool) -> None:
         raise PackageError(f"pip download failed{hint}:\n{result.stderr.strip()[-2000:]}")
 
 
+def vendored_wheels() -> list[tuple[str, str]]:
+    """(project, version) of every wheel pinned in infra/vendor.txt (Pillow first)."""
+    pins = [
+        (match.group(1), match.group(2))
+        for line in VENDOR_REQUIREMENTS.read_text().splitlines()
+        if (match := re.match(r"^\s*([A-Za-z0-9_.-]+)==([^\s;]+)", line))
+    ]
+    if not pins:
+        raise PackageError(f"{VENDOR_REQUIREMENTS} pins no wheel")
+    return pins
+
+
 def vendored_wheel_name() -> tuple[str, str]:
-    """(project, version) pinned in infra/vendor.txt."""
-    for line in VENDOR_REQUIREMENTS.read_text().splitlines():
-        match = re.match(r"^\s*([A-Za-z0-9_.-]+)==([^\s;]+)", line)
-        if match:
-            return match.group(1), match.group(2)
-    raise PackageError(f"{VENDOR_REQUIREMENTS} pins no wheel")
+    """(project, version) of the first wheel pinned in infra/vendor.txt (Pillow)."""
+    return vendored_wheels()[0]
+
+
+def _wheel_file(project: str, version: str) -> Path:
+    prefix = f"{project}-{version}-".lower().replace("-", "_")
+    wheels = sorted(p for p in WHEELHOUSE.glob("*.whl") if p.name.lower().replace("-", "_").startswith(prefix))
+    if len(wheels) != 1:
+        raise PackageError(f"expected one {project} {version} wheel in {WHEELHOUSE}, found {wheels}")
+    return wheels[0]
 
 
 def vendor(*, offline: bool = False) -> Path:
-    """Unpack the pinned Pillow wheel into vendor/; a no-op when it is already there. Returns the wheel."""
-    project, version = vendored_wheel_name()
+    """Unpack the pinned wheels (Pillow, pillow-heif) into vendor/; a no-op when they are already there.
+
+    Returns the Pillow wheel."""
     _pip_download(["--no-deps", "--require-hashes", "-r", str(VENDOR_REQUIREMENTS)], offline=offline)
-    prefix = f"{project.lower()}-{version}-"
-    wheels = sorted(p for p in WHEELHOUSE.glob("*.whl") if p.name.lower().startswith(prefix))
-    if len(wheels) != 1:
-        raise PackageError(f"expected one {project} {version} wheel in {WHEELHOUSE}, found {wheels}")
-    wheel = wheels[0]
-    if VENDOR_STAMP.exists() and VENDOR_STAMP.read_text() == wheel.name and (VENDOR / "PIL").is_dir():
-        return wheel
+    wheels = [_wheel_file(project, version) for project, version in vendored_wheels()]
+    stamp = "\n".join(wheel.name for wheel in wheels)
+    if VENDOR_STAMP.exists() and VENDOR_STAMP.read_text() == stamp and (VENDOR / "PIL").is_dir():
+        return wheels[0]
     # vendor/ holds only what this step unpacks (everything in it is copied into the zip).
     if VENDOR.exists():
         shutil.rmtree(VENDOR)
     VENDOR.mkdir()
-    with zipfile.ZipFile(wheel) as archive:
-        archive.extractall(VENDOR)
-    VENDOR_STAMP.write_text(wheel.name)
-    log.info("vendored %s", wheel.name)
-    return wheel
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(VENDOR)
+        log.info("vendored %s", wheel.name)
+    VENDOR_STAMP.write_text(stamp)
+    return wheels[0]
 
 
 def wheelhouse() -> None:
@@ -273,8 +290,7 @@ def package(stage: str, out: Path, *, offline: bool = False) -> Path:
     sys.path.insert(0, str(INFRA))
     import template as merge_template
 
-    if MERGE_TEMPLATE.read_text() != merge_template.render():
-        raise PackageError("infra/template.json is stale: run `python infra/template.py`")
+    merge_template.write(MERGE_TEMPLATE)
     vendor(offline=offline)
     run_chalice(stage, out, offline=offline)
     sam_path = out / "sam.json"
