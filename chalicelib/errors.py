@@ -99,6 +99,7 @@ class RejectReason(StrEnum):
     TRUNCATED = "TRUNCATED"
     CORRUPT = "CORRUPT"
     TOO_MANY_PIXELS = "TOO_MANY_PIXELS"
+    TOO_COMPLEX = "TOO_COMPLEX"  # within the byte and pixel limits, but too costly (scans, frames, chunks, time)
     CHECKSUM_MISMATCH = "CHECKSUM_MISMATCH"  # the stored bytes are not the ones the uploader declared
 
 

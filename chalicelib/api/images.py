@@ -257,7 +257,11 @@ def _schemas(settings: Settings) -> oa.Json:
                 "thumbnail_ready": {"type": "boolean"},
                 "thumbnail_url": nullable_string,
                 "thumbnails": oa.thumbnails_schema(),
-                "sha256": nullable_string,
+                "sha256": {
+                    **nullable_string,
+                    "description": "SHA-256 (hex) of the file we serve, with location metadata removed; not of "
+                    "the bytes uploaded, so it cannot confirm a location-bearing original",
+                },
                 "has_display": {
                     "type": "boolean",
                     "description": "`url` serves a display rendition (JPEG or WebP): browsers cannot show the format",

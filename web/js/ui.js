@@ -75,6 +75,7 @@ const REJECT_REASONS = {
   TRUNCATED: "The image file is incomplete (it was cut off).",
   CORRUPT: "The image file is damaged and cannot be read.",
   TOO_MANY_PIXELS: "The image has too many pixels to process.",
+  TOO_COMPLEX: "The image is built in a way that would take too long to process (too many scans, frames or parts).",
 };
 
 export function rejectReasonText(reason) {
