@@ -273,6 +273,21 @@ def _schemas(settings: Settings) -> oa.Json:
                     "type": "string",
                     "description": "Owner only: the id of the owner's earlier image with exactly the same bytes",
                 },
+                "short_id": {**nullable_string, "description": "The image's name in public URLs (11 characters)"},
+                "links": {
+                    "type": "object",
+                    "description": "Stable absolute URLs on the public origin: page always; direct, thumbnails and "
+                    "display while the image is public or unlisted and ready",
+                    "properties": {
+                        "page": {"type": "string", "format": "uri"},
+                        "direct": {"type": "string", "format": "uri"},
+                        "thumbnails": {
+                            **oa.thumbnails_schema(),
+                            "additionalProperties": {"type": "string", "format": "uri"},
+                        },
+                        "display": {"type": "string", "format": "uri"},
+                    },
+                },
                 "owner_links": {
                     "type": "object",
                     "description": "Owner only: short-lived presigned URLs (an <img> cannot send a bearer token)",
