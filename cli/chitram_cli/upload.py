@@ -35,7 +35,11 @@ TYPES_BY_EXTENSION = {
     ".gif": "image/gif",
     ".webp": "image/webp",
     ".avif": "image/avif",
+    ".heic": "image/heic",
+    ".heif": "image/heic",
+    ".hif": "image/heic",
 }
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 READY_TIMEOUT_SECONDS = 120.0
 DELETE_TOKENS_STATE = "delete-tokens.json"
 
@@ -85,6 +89,8 @@ def sniff_type(path: Path) -> str | None:
         return "image/webp"
     if head[4:12] in (b"ftypavif", b"ftypavis"):
         return "image/avif"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "image/heic"
     return None
 
 
