@@ -301,11 +301,15 @@ class Uploader:
             visibility=image.get("visibility"),
             delete_token=delete_token,
         )
+        links = image.get("links") or {}
         if status == "ready":
-            result.direct_url = self.api.url(str(image["url"]))
+            # The public origin's links (CDN or local edge) when the API gives them, else the API's redirects.
+            result.direct_url = links.get("direct") or self.api.url(str(image["url"]))
             if image.get("thumbnail_url"):
                 result.thumbnail_url = self.api.url(str(image["thumbnail_url"]))
-            if self.options.site_url:
+            if links.get("page"):
+                result.share_url = str(links["page"])
+            elif self.options.site_url:
                 result.share_url = f"{self.options.site_url}/image.html?id={image_id}"
         elif status == "rejected":
             reason = image.get("reject_reason") or "unknown reason"
