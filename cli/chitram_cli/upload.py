@@ -39,6 +39,7 @@ TYPES_BY_EXTENSION = {
     ".heif": "image/heic",
     ".hif": "image/heic",
 }
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 READY_TIMEOUT_SECONDS = 120.0
 DELETE_TOKENS_STATE = "delete-tokens.json"
 
@@ -88,6 +89,8 @@ def sniff_type(path: Path) -> str | None:
         return "image/webp"
     if head[4:12] in (b"ftypavif", b"ftypavis"):
         return "image/avif"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "image/heic"
     return None
 
 
@@ -298,11 +301,15 @@ class Uploader:
             visibility=image.get("visibility"),
             delete_token=delete_token,
         )
+        links = image.get("links") or {}
         if status == "ready":
-            result.direct_url = self.api.url(str(image["url"]))
+            # The public origin's links (CDN or local edge) when the API gives them, else the API's redirects.
+            result.direct_url = links.get("direct") or self.api.url(str(image["url"]))
             if image.get("thumbnail_url"):
                 result.thumbnail_url = self.api.url(str(image["thumbnail_url"]))
-            if self.options.site_url:
+            if links.get("page"):
+                result.share_url = str(links["page"])
+            elif self.options.site_url:
                 result.share_url = f"{self.options.site_url}/image.html?id={image_id}"
         elif status == "rejected":
             reason = image.get("reject_reason") or "unknown reason"

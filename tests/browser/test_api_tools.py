@@ -44,17 +44,17 @@ def test_docs_renders_the_api_reference_and_tries_a_route_on_this_deployment(
 
     expect(page.locator("body[data-docs-ready]")).to_have_count(1)
     expect(page.locator(".opblock")).to_have_count(operations)
-    expect(page.locator(".servers")).to_contain_text(stack.url)  # the API on the site's own origin (the edge)
-    # "Try it out" against this deployment: GET /health answers from the stack's API.
-    health = page.locator(".opblock-get", has=page.locator("[data-path='/health']"))
-    health.locator(".opblock-summary").click()
-    health.get_by_role("button", name="Try it out").click()
-    health.get_by_role("button", name="Execute").click()
-    expect(health.locator(".live-responses-table tr.response .response-col_status").first).to_have_text("200")
-    expect(health.locator(".request-url")).to_contain_text(f"{stack.url}/health")
+    # The site reaches the API through the one public origin (the edge), so "try it" goes there too.
+    expect(page.locator(".servers")).to_contain_text(stack.web_url)
+    gallery = page.locator(".opblock-get", has=page.locator("[data-path='/api/v1/images']"))
+    gallery.locator(".opblock-summary").click()
+    gallery.get_by_role("button", name="Try it out").click()
+    gallery.get_by_role("button", name="Execute").click()
+    expect(gallery.locator(".live-responses-table tr.response .response-col_status").first).to_have_text("200")
+    expect(gallery.locator(".request-url")).to_contain_text(f"{stack.web_url}/api/v1/images")
     # Copy-paste examples name this deployment.
     page.get_by_text("Copy-paste examples").click()
-    expect(page.locator("#examples")).to_contain_text(f"curl -F file=@photo.jpg {stack.url}/api/v1/images/upload")
+    expect(page.locator("#examples")).to_contain_text(f"curl -F file=@photo.jpg {stack.web_url}/api/v1/images/upload")
     expect(page.locator("#examples")).to_contain_text("chitram upload")
 
 
@@ -95,11 +95,11 @@ def test_tools_page_makes_the_same_sxcu_as_the_cli_and_it_uploads(page: Page, st
     text = download.value.path().read_text()
     document = json.loads(text)
     token = document["Headers"]["Authorization"].removeprefix("Bearer ")
-    # The API is served on the site's own origin (the edge's /api/, as CloudFront's on AWS).
-    assert text == sharex.sxcu_text(stack.url, stack.web_url, token, "unlisted")
+    # The page names the API by the public origin the site uses (the edge).
+    assert text == sharex.sxcu_text(stack.web_url, stack.web_url, token, "unlisted")
     with page.expect_download() as script:
         page.get_by_role("link", name="Flameshot / curl script").click()
-    assert script.value.path().read_text() == sharex.flameshot_script(stack.url, stack.web_url, token, "unlisted")
+    assert script.value.path().read_text() == sharex.flameshot_script(stack.web_url, stack.web_url, token, "unlisted")
     status, profile = api_call(stack, "GET", "/api/v1/auth/me", token=token)
     assert status == 200
     assert profile["api_token"]["scope"] == "upload"

@@ -24,6 +24,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/health"): ALL,  # public, reads no credentials
     ("GET", "/api/v1/openapi.json"): ALL,
     ("GET", "/api/v1/images"): ALL,
+    ("GET", "/{ref}"): ALL,  # the public share page and oEmbed read no credentials
+    ("GET", "/api/v1/oembed"): ALL,
     ("POST", "/api/v1/images/upload-url"): frozenset({"upload", "full"}),
     ("POST", "/api/v1/images/upload"): frozenset({"upload", "full"}),
     ("GET", "/api/v1/images/{image_id}"): ALL,  # an uploader follows its upload to ready

@@ -15,7 +15,7 @@ from chitram_cli.main import combine
 from chitram_cli.upload import TYPES_BY_EXTENSION, claimed_type, discover
 
 from chalicelib import catalog
-from tests.conftest import make_jpeg, make_png
+from tests.conftest import FIXTURES, make_jpeg, make_png
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +67,9 @@ def test_discover_walks_directories_for_images_and_reports_what_is_not(tmp_path:
 def test_claimed_type_falls_back_to_the_magic_bytes(tmp_path: Path) -> None:
     (tmp_path / "screenshot").write_bytes(make_png())
     (tmp_path / "readme.md").write_text("# not an image")
+    (tmp_path / "from-a-phone").write_bytes((FIXTURES / "IMG_5195.HEIC").read_bytes())
     assert claimed_type(tmp_path / "screenshot") == "image/png"
+    assert claimed_type(tmp_path / "from-a-phone") == "image/heic"
     assert claimed_type(tmp_path / "readme.md") is None
 
 
