@@ -18,6 +18,7 @@ from tests.conftest import ROOT
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
     from mypy_boto3_sqs import SQSClient
 
 
@@ -77,8 +78,8 @@ class Account:
         changed = (buckets, queues, tables) != self.resources
         s3, sqs, dynamodb = self.clients
         for bucket in buckets:
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-                keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            for listing in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                keys: list[ObjectIdentifierTypeDef] = [{"Key": item["Key"]} for item in listing.get("Contents", [])]
                 if keys:
                     s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
             if changed:
@@ -93,8 +94,8 @@ class Account:
                 dynamodb.delete_table(TableName=table)
                 continue
             key_names = [key["AttributeName"] for key in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
-            for page in dynamodb.get_paginator("scan").paginate(TableName=table):
-                for item in page.get("Items", []):
+            for scanned in dynamodb.get_paginator("scan").paginate(TableName=table):
+                for item in scanned.get("Items", []):
                     dynamodb.delete_item(TableName=table, Key={name: item[name] for name in key_names})
         if changed:
             self.resources = None
