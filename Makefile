@@ -16,7 +16,7 @@ help:  ## list the targets
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON_BOOT)" || { echo "Python 3.12 not found (set PYTHON_BOOT=/path/to/python3.12)"; exit 1; }
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3 (it runs pip to build the package)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 

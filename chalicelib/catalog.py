@@ -15,6 +15,7 @@ ones are published together with these facts by :func:`public_facts`.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -35,12 +36,20 @@ class Format:
     extension: str  # the canonical one, used for stored keys
     extensions: tuple[str, ...]  # every extension a file picker should accept (canonical first)
     label: str  # how the product names it to people
-    browsers_display: bool  # every current browser shows it in <img> (all of these do)
+    browsers_display: bool  # every current browser shows it in <img>
     pillow_module: str | None = None  # an optional Pillow C module the decoder needs (None: always built in)
+    plugin: str | None = None  # a Python package that registers the decoder with Pillow (pillow_heif)
+    # Also make a "display" rendition (JPEG or WebP, longest side <= DISPLAY_LONGEST_SIDE) that the share page,
+    # the direct link and the web front end show: for formats browsers cannot show (HEIC), and AVIF, which
+    # older browsers cannot.
+    display_rendition: bool = False
+    mime_aliases: tuple[str, ...] = ()  # other Content-Types browsers claim for it
 
     @property
     def decodable(self) -> bool:
-        """Whether this build of Pillow decodes it (formats with an optional module may be missing)."""
+        """Whether this build decodes it (formats with an optional module or plugin may be missing)."""
+        if self.plugin is not None and not _plugin_present(self.plugin):
+            return False
         return self.pillow_module is None or _pillow_has(self.pillow_module)
 
 
@@ -49,7 +58,27 @@ FORMATS: Final[tuple[Format, ...]] = (
     Format("PNG", "image/png", "png", ("png",), "PNG", browsers_display=True),
     Format("GIF", "image/gif", "gif", ("gif",), "GIF", browsers_display=True),
     Format("WEBP", "image/webp", "webp", ("webp",), "WebP", browsers_display=True),
-    Format("AVIF", "image/avif", "avif", ("avif",), "AVIF", browsers_display=True, pillow_module="avif"),
+    Format(
+        "AVIF",
+        "image/avif",
+        "avif",
+        ("avif",),
+        "AVIF",
+        browsers_display=True,
+        pillow_module="avif",
+        display_rendition=True,
+    ),
+    Format(
+        "HEIF",
+        "image/heic",
+        "heic",
+        ("heic", "heif", "hif"),
+        "HEIC",
+        browsers_display=False,
+        plugin="pillow_heif",
+        display_rendition=True,
+        mime_aliases=("image/heif", "image/heic-sequence", "image/heif-sequence"),
+    ),
 )
 FORMATS_BY_NAME: Final[Mapping[str, Format]] = {f.name: f for f in FORMATS}
 FORMATS_BY_MIME: Final[Mapping[str, Format]] = {f.mime_type: f for f in FORMATS}
@@ -65,6 +94,11 @@ def _pillow_has(module: str) -> bool:
     return True
 
 
+@cache
+def _plugin_present(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
 def accepted_formats() -> tuple[Format, ...]:
     """The formats this build takes as uploads: every catalog format it can decode, in catalog order."""
     return tuple(f for f in FORMATS if f.decodable)
@@ -76,7 +110,7 @@ def accepted_format_names() -> frozenset[str]:
 
 def accepted_mime_types() -> frozenset[str]:
     """The Content-Types an upload form may claim (the processor still decides by content)."""
-    return frozenset(f.mime_type for f in accepted_formats())
+    return frozenset(m for f in accepted_formats() for m in (f.mime_type, *f.mime_aliases))
 
 
 def format_named(name: str) -> Format:
@@ -104,10 +138,12 @@ class RenditionSpec:
 
 # Largest first: the pipeline makes each from the one before (a cascade).
 RENDITIONS: Final[tuple[RenditionSpec, ...]] = (
+    RenditionSpec("display", 2560, kind="display"),
     RenditionSpec("600", 600),
     RenditionSpec("300", 300),
     RenditionSpec("150", 150),
 )
+DISPLAY_LONGEST_SIDE: Final = next(r.longest_side for r in RENDITIONS if r.kind == "display")
 THUMBNAIL_SIZES: Final[tuple[int, ...]] = tuple(r.longest_side for r in RENDITIONS if r.kind == "thumbnail")
 # The size ``GET /images/{id}/thumbnail`` serves when none is named, and the one ``thumbnail_url`` points at.
 DEFAULT_THUMBNAIL_SIZE: Final = 300
@@ -185,5 +221,8 @@ def public_facts(settings: Settings) -> dict[str, Any]:
             "password_min_chars": PASSWORD_MIN_CHARS,
             "password_max_bytes": PASSWORD_MAX_BYTES,
             "filename_max_chars": FILENAME_MAX_CHARS,
+            # Files above the threshold go up as S3 multipart uploads, in parts of the part size.
+            "multipart_threshold_bytes": settings.multipart_threshold_bytes,
+            "multipart_part_bytes": settings.multipart_part_bytes,
         },
     }

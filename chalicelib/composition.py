@@ -28,6 +28,8 @@ from chalicelib.models import bind_tables, reset_connections
 from chalicelib.ratelimit import RateLimiter
 from chalicelib.records import ImageRecords
 from chalicelib.services.images import ImageService
+from chalicelib.services.integrity import IntegrityService
+from chalicelib.services.multipart import MultipartService
 from chalicelib.services.processor import Processor
 from chalicelib.services.users import UserQuotas, UserService
 from chalicelib.settings import get_settings
@@ -147,6 +149,16 @@ def image_service() -> ImageService:
     return ImageService(
         get_settings(), image_records(), storage(), metadata_cache(), time.time, metrics, quota=user_quotas()
     )
+
+
+@component
+def multipart_service() -> MultipartService:
+    return MultipartService(get_settings(), image_service(), image_records(), storage(), metadata_cache(), time.time)
+
+
+@component
+def integrity_service() -> IntegrityService:
+    return IntegrityService(image_records(), storage())
 
 
 @component

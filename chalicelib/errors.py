@@ -97,6 +97,7 @@ class RejectReason(StrEnum):
     TRUNCATED = "TRUNCATED"
     CORRUPT = "CORRUPT"
     TOO_MANY_PIXELS = "TOO_MANY_PIXELS"
+    CHECKSUM_MISMATCH = "CHECKSUM_MISMATCH"  # the stored bytes are not the ones the uploader declared
 
 
 class AppError(Exception):

@@ -82,6 +82,11 @@ class ImageRecord(Model):
     expires_at = NumberAttribute(null=True)  # DynamoDB TTL (epoch seconds); only on pending records
     request_id = UnicodeAttribute(null=True)  # correlation id of the request that created it
     duplicate_of = UnicodeAttribute(null=True)  # the owner's earlier ready image with the same bytes
+    upload_id = UnicodeAttribute(null=True)  # open S3 multipart upload of a pending large file
+    part_size = NumberAttribute(null=True)  # its part size (every part but the last)
+    expected_sha256 = UnicodeAttribute(null=True)  # hex SHA-256 the uploader declared; checked by the processor
+    display_key = UnicodeAttribute(null=True)  # display rendition (HEIC/AVIF): what browsers are shown
+    digests = MapAttribute[str, Any](null=True)  # {"file": hex, "150": hex, ...}: stored objects, for verify
 
     owner_index = OwnerIndex()
     gallery_index = GalleryIndex()

@@ -29,6 +29,9 @@ KNOWN_JWT_SECRETS = frozenset(
 )
 MIN_DEPLOYED_BCRYPT_ROUNDS = 12
 MAILERS = ("memory", "outbox", "ses")
+MAX_UPLOAD_BYTES_CAP = 5 * GIB  # one S3 PUT's limit, and what a deployment may raise MAX_UPLOAD_BYTES to
+MIN_MULTIPART_PART_BYTES = 5 * MIB  # S3 refuses smaller parts (all but the last)
+MAX_MULTIPART_PARTS = 10_000  # S3's limit on parts per upload
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -145,8 +148,17 @@ class Settings:
     users_table: str = setting("USERS_TABLE", "chitram-users", "DynamoDB table of accounts.", deployed=True)
     queue_name: str = setting("QUEUE_NAME", "chitram-processing", "SQS queue of S3 upload events.", deployed=True)
 
-    # Upload limits.
-    max_upload_bytes: int = setting("MAX_UPLOAD_BYTES", 10 * MIB, "Largest upload (presigned POST).", minimum=1)
+    # Upload limits. Deployments may raise the limit up to S3's practical 5 GiB (the processor's memory and pixel
+    # bounds still hold: see docs/benchmarks.md). Files above the threshold go up as S3 multipart uploads.
+    max_upload_bytes: int = setting(
+        "MAX_UPLOAD_BYTES", 50 * MIB, "Largest upload (presigned POST or multipart).", minimum=1, maximum=5 * GIB
+    )
+    multipart_threshold_bytes: int = setting(
+        "MULTIPART_THRESHOLD_BYTES", 8 * MIB, "Uploads above this size go up as S3 multipart uploads.", minimum=1
+    )
+    multipart_part_bytes: int = setting(
+        "MULTIPART_PART_BYTES", 8 * MIB, "Part size of multipart uploads (S3's minimum is 5 MiB).", minimum=5 * MIB
+    )
     # API Gateway + Lambda cap a synchronous request near 6 MB (and base64 grows binary bodies by a third),
     # so the multipart endpoint takes small files only; anything larger goes through upload-url.
     api_upload_max_bytes: int = setting(
@@ -262,6 +274,10 @@ class Settings:
             var.check(getattr(self, name))
         if self.api_upload_max_bytes > self.max_upload_bytes:
             raise SettingsError("API_UPLOAD_MAX_BYTES must not exceed MAX_UPLOAD_BYTES")
+        if self.max_upload_bytes > MAX_UPLOAD_BYTES_CAP:
+            raise SettingsError(f"MAX_UPLOAD_BYTES must not exceed {MAX_UPLOAD_BYTES_CAP} (5 GiB)")
+        if self.multipart_part_bytes * MAX_MULTIPART_PARTS < self.max_upload_bytes:
+            raise SettingsError("MULTIPART_PART_BYTES is too small: MAX_UPLOAD_BYTES would need over 10,000 parts")
         if self.auth_provider == "oidc" and not (self.oidc_issuer and self.oidc_jwks_url):
             raise SettingsError("AUTH_PROVIDER=oidc needs OIDC_ISSUER and OIDC_JWKS_URL")
         if self.auth_provider == "oidc" and not self.oidc_audience:

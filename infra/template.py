@@ -143,7 +143,7 @@ def storage_resources() -> Json:
                     "CorsRules": [
                         {
                             "AllowedOrigins": [ref("SiteOrigin")],
-                            "AllowedMethods": ["GET", "HEAD", "POST"],
+                            "AllowedMethods": ["GET", "HEAD", "POST", "PUT"],
                             "AllowedHeaders": ["*"],
                             "ExposedHeaders": ["ETag"],
                             "MaxAge": 600,

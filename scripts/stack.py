@@ -1,10 +1,11 @@
 """The whole product on one machine, no account and no Docker: ``make run`` calls this; the tests import it.
 
 Starts, in order, each as its own process on 127.0.0.1: moto's server (S3, SQS, DynamoDB), the resources
-(``scripts/provision.py``), three ``redis-server`` nodes, the API (``chalice local --no-autoreload``), the worker
-(``scripts/worker.py``, the SQS event source) and the web front end (``scripts/webserver.py``). Ctrl-C or SIGTERM
-stops all of them; each child also gets SIGTERM from the kernel if this process dies (PR_SET_PDEATHSIG), so no
-orphan survives. With ``--s3-sqs-endpoint`` (LocalStack), S3 and SQS go there and DynamoDB stays on moto.
+(``scripts/provision.py``), three ``redis-server`` nodes, the API (``chalice local --no-autoreload``, through
+``scripts/local_api.py`` for a real listen backlog), the worker (``scripts/worker.py``, the SQS event source) and
+the web front end (``scripts/webserver.py``). Ctrl-C or SIGTERM stops all of them; each child also gets SIGTERM
+from the kernel if this process dies (PR_SET_PDEATHSIG), so no orphan survives. With ``--s3-sqs-endpoint``
+(LocalStack), S3 and SQS go there and DynamoDB stays on moto.
 
     python scripts/stack.py [--port 8000] [--web-port 8080] [--moto-port 5000] [--s3-sqs-endpoint URL]
 """
@@ -45,6 +46,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (each socket stays bound until all are chosen, so none repeats)."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind((HOST, 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
 @dataclass
 class Child:
     name: str
@@ -83,16 +93,14 @@ class StackConfig:
     s3_sqs_endpoint: str | None = None  # LocalStack; None keeps S3 and SQS on moto
     run_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    worker_concurrency: int | None = None  # None: the worker's own default (scripts/worker.py)
+    worker_batch_size: int | None = None  # None: the worker's own default
 
     @classmethod
     def ephemeral(cls, **overrides: Any) -> StackConfig:
         """Free ports everywhere, for tests that start their own stack beside a developer's ``make run``."""
-        ports = {
-            "api_port": free_port(),
-            "web_port": free_port(),
-            "moto_port": free_port(),
-            "redis_ports": (free_port(), free_port(), free_port()),
-        }
+        api, web, moto, *redis = free_ports(6)
+        ports = {"api_port": api, "web_port": web, "moto_port": moto, "redis_ports": tuple(redis)}
         return cls(**{**ports, **overrides})
 
 
@@ -192,8 +200,8 @@ class Stack:
         api = self.spawn(
             "api",
             [
-                str(BIN / "chalice"),
-                "local",
+                sys.executable,
+                "scripts/local_api.py",  # chalice local with a listen backlog for concurrent clients
                 "--no-autoreload",
                 "--stage",
                 "local",
@@ -203,7 +211,18 @@ class Stack:
                 str(self.config.api_port),
             ],
         )
-        self.spawn("worker", [sys.executable, "scripts/worker.py"])
+        worker_options = {
+            "--concurrency": self.config.worker_concurrency,
+            "--batch-size": self.config.worker_batch_size,
+        }
+        self.spawn(
+            "worker",
+            [
+                sys.executable,
+                "scripts/worker.py",
+                *(f"{name}={value}" for name, value in worker_options.items() if value),
+            ],
+        )
         web = self.spawn(
             "web",
             [
@@ -265,6 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--s3-sqs-endpoint", default=os.environ.get("S3_SQS_ENDPOINT"))
     parser.add_argument("--run-dir", type=Path, default=ROOT / ".run", help="where each part writes its log")
+    parser.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=int(os.environ.get("WORKER_CONCURRENCY", "0")) or None,
+        help="processor invocations at once (default: the worker's, one per CPU)",
+    )
     args = parser.parse_args(argv)
     config = StackConfig(
         api_port=args.port,
@@ -273,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         redis_ports=tuple(int(port) for port in args.redis_ports.split(",") if port.strip()),
         s3_sqs_endpoint=args.s3_sqs_endpoint,
         run_dir=args.run_dir,
+        worker_concurrency=args.worker_concurrency,
     )
     stop_requested = False
 

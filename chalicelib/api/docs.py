@@ -11,7 +11,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.api import auth, health, images, tokens
+from chalicelib.api import auth, health, images, integrity, large_uploads, tokens
 from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
 from chalicelib.settings import Settings, get_settings
@@ -32,6 +32,8 @@ def openapi_section(settings: Settings) -> oa.Section:
 SECTIONS: tuple[oa.SectionBuilder, ...] = (
     health.openapi_section,
     images.openapi_section,
+    large_uploads.openapi_section,
+    integrity.openapi_section,
     auth.openapi_section,
     tokens.openapi_section,
     openapi_section,

@@ -46,6 +46,7 @@ def create_upload_url() -> Response:
         size=body.get("size"),
         viewer=viewer,
         visibility=body.get("visibility"),
+        sha256=body.get("sha256"),
     )
     return json_response(presenters.upload_ticket(ticket), status=201)
 
@@ -91,8 +92,9 @@ def get_image(image_id: str) -> Response:
 @images_api.route("/api/v1/images/{image_id}/file", methods=["GET"])
 @handles_errors
 def get_file(image_id: str) -> Response:
-    viewer = context.viewer(images_api.current_request)
-    return _redirect(composition.image_service().file_url(image_id, viewer))
+    request = images_api.current_request
+    original = bodies.query(request, "variant") == "original"
+    return _redirect(composition.image_service().file_url(image_id, context.viewer(request), original=original))
 
 
 @images_api.route("/api/v1/images/{image_id}/thumbnail", methods=["GET"])
@@ -212,9 +214,17 @@ def _paths(settings: Settings, image_id: list[oa.Json]) -> oa.Json:
         "/api/v1/images/{image_id}/file": {
             "parameters": image_id,
             "get": {
-                "summary": "The served file (location metadata removed)",
+                "summary": "The file people are shown: the display rendition for formats browsers cannot show "
+                "(HEIC, AVIF), else the served file (location metadata removed)",
                 "security": oa.OPTIONAL_BEARER,
-                "responses": {"302": oa.redirect_response(), **oa.error_responses(401, 404)},
+                "parameters": [
+                    oa.query_param(
+                        "variant",
+                        {"type": "string", "enum": ["original"]},
+                        "original: the scrubbed original of an image with a display rendition (its owner only)",
+                    )
+                ],
+                "responses": {"302": oa.redirect_response(), **oa.error_responses(401, 403, 404)},
             },
         },
         "/api/v1/images/{image_id}/thumbnail": {
@@ -248,6 +258,11 @@ def _schemas(settings: Settings) -> oa.Json:
                 "thumbnail_url": nullable_string,
                 "thumbnails": oa.thumbnails_schema(),
                 "sha256": nullable_string,
+                "has_display": {
+                    "type": "boolean",
+                    "description": "`url` serves a display rendition (JPEG or WebP): browsers cannot show the format",
+                },
+                "original_url": {"type": "string", "description": "With a display rendition: the scrubbed original"},
                 "reject_reason": {"type": "string"},
                 "is_owner": {"type": "boolean", "description": "Whether the bearer of the request owns the image"},
                 "duplicate_of": {
@@ -259,6 +274,7 @@ def _schemas(settings: Settings) -> oa.Json:
                     "description": "Owner only: short-lived presigned URLs (an <img> cannot send a bearer token)",
                     "properties": {
                         "file": {"type": "string", "format": "uri"},
+                        "display": {"type": "string", "format": "uri", "description": "HEIC/AVIF: what to show"},
                         "thumbnails": {
                             **oa.thumbnails_schema(),
                             "additionalProperties": {"type": "string", "format": "uri"},
@@ -285,6 +301,11 @@ def _schemas(settings: Settings) -> oa.Json:
                 "content_type": oa.content_type_schema(),
                 "size": oa.upload_size_schema(settings),
                 "visibility": oa.visibility_schema(),
+                "sha256": {
+                    "type": "string",
+                    "pattern": "^[0-9a-fA-F]{64}$",
+                    "description": "The file's SHA-256 (hex); bound into the form, so the store refuses other bytes",
+                },
             },
             required=["filename", "content_type", "size"],
         ),

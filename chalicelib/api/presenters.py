@@ -41,7 +41,12 @@ def describe(image: Image) -> dict[str, Any]:
         "thumbnail_url": thumbnails.get(str(catalog.DEFAULT_THUMBNAIL_SIZE)) if thumbnails else None,
         "thumbnails": thumbnails,
         "sha256": image.sha256,
+        # Formats browsers cannot show (HEIC) get a display rendition: ``url`` serves it, ``original_url`` the
+        # scrubbed original (its owner only).
+        "has_display": bool(ready and image.display_key),
     }
+    if ready and image.display_key:
+        body["original_url"] = f"{base}/file?variant=original"
     if image.reject_reason:
         body["reject_reason"] = image.reject_reason
     return body
@@ -60,7 +65,10 @@ def describe_for(image: Image, viewer: Viewer, links: OwnerLinks | None) -> dict
 
 
 def owner_links(links: OwnerLinks) -> dict[str, Any]:
-    return {"file": links.file, "thumbnails": dict(links.thumbnails), "expires_in": links.expires_in}
+    body: dict[str, Any] = {"file": links.file, "thumbnails": dict(links.thumbnails), "expires_in": links.expires_in}
+    if links.display:
+        body["display"] = links.display
+    return body
 
 
 def page(items: list[dict[str, Any]], page: Page) -> dict[str, Any]:

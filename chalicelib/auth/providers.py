@@ -34,8 +34,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import jwt
-
 from chalicelib.auth.tokens import LocalTokens
 from chalicelib.errors import IdentityProviderUnavailable, InvalidToken, TokenExpired
 
@@ -128,6 +126,8 @@ def fetch_jwks(url: str) -> dict[str, Any]:
 def _rsa_signing_keys(document: dict[str, Any]) -> dict[str, Any]:
     """``kid -> public key`` for the RS256 signature keys of a JWKS document, parsed by PyJWT's ``PyJWKSet``
     (which skips keys it cannot use); keys of other types, uses or algorithms are left out."""
+    import jwt  # PyJWT (and with it cryptography) only once a token is checked: not on every cold start
+
     try:
         keyset = jwt.PyJWKSet.from_dict(document)
     except jwt.PyJWKSetError:
@@ -212,6 +212,8 @@ class OidcProvider:
         self.jwks = jwks
 
     def authenticate(self, token: str) -> Principal:
+        import jwt  # see _rsa_signing_keys
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

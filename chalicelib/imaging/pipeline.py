@@ -66,10 +66,11 @@ def process(
             # must not be mistaken for unreadable EXIF.
             orientation = thumbs.orientation(im)
             width, height = thumbs.upright(stored_size, orientation)
+            entry = catalog.format_named(fmt)
+            display = thumbs.display(im, orientation, catalog.DISPLAY_LONGEST_SIDE) if entry.display_rendition else None
             thumbnails = thumbs.thumbnails(im, stored_size, orientation, (width, height), sizes)
         served_bytes = scrub()
 
-    entry = catalog.format_named(fmt)
     return ProcessedImage(
         format=fmt,
         content_type=entry.mime_type,
@@ -78,6 +79,7 @@ def process(
         sha256=hashlib.sha256(data).hexdigest(),
         served=Rendition(served_bytes, entry.mime_type, entry.extension, width, height),
         thumbnails=thumbnails,
+        display=display,
     )
 
 

@@ -27,3 +27,5 @@ class ProcessedImage:
     sha256: str
     served: Rendition
     thumbnails: dict[int, Rendition]
+    # What browsers are shown for a format they cannot display (HEIC) or may not (AVIF); None for the others.
+    display: Rendition | None = None

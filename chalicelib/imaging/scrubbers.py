@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from chalicelib.imaging import avif, gif, jpeg, png, webp
+from chalicelib.imaging import avif, gif, heif, jpeg, png, webp
 
 Scrub = Callable[[], bytes]
 Prepare = Callable[[bytes], Scrub]
@@ -26,4 +26,5 @@ SCRUBBERS: Final[Mapping[str, Prepare]] = {
     "GIF": gif.prepare,
     "WEBP": webp.prepare,
     "AVIF": avif.prepare,
+    "HEIF": heif.prepare,
 }

@@ -18,6 +18,7 @@ from chalicelib.imaging.exif import TAG_ORIENTATION
 from chalicelib.imaging.results import Rendition
 
 _THUMB_QUALITY: Final[dict[str, int]] = {"JPEG": 85, "WEBP": 85}
+_DISPLAY_QUALITY: Final = 85
 # Resize first reduces by an integer factor (a fast box filter) down to >= gap x target, then resamples the
 # rest with LANCZOS: near-LANCZOS quality at a fraction of its cost. Pillow's thumbnail() uses 2.0 as well.
 _REDUCING_GAP: Final = 2.0
@@ -83,6 +84,34 @@ def thumbnails(
         upright_step = step.transpose(_ORIENTATION_FIX[orientation]) if orientation in _ORIENTATION_FIX else step
         thumbs[size] = _encode(upright_step, icc, fit(upright_size, size))
     return {size: thumbs[size] for size in sizes}
+
+
+def display(im: Image.Image, orientation: int, longest: int) -> Rendition:
+    """The display rendition: upright, longest side <= ``longest``, JPEG or (when smaller, or for alpha) WebP.
+
+    Made from the full decode before the thumbnail cascade (which may reuse ``im`` itself), ICC profile kept.
+    """
+    icc = im.info.get("icc_profile")
+    src = _thumbnail_mode(im)
+    target = fit(src.size, longest)
+    step = src if src.size == target else src.resize(target, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+    upright_step = step.transpose(_ORIENTATION_FIX[orientation]) if orientation in _ORIENTATION_FIX else step
+    if upright_step is src:
+        upright_step = src.copy()
+    extra = {"icc_profile": icc} if isinstance(icc, bytes) else {}
+    upright_step.info = {}
+    candidates: list[tuple[bytes, catalog.Format]] = []
+    webp = catalog.format_named("WEBP")
+    out = io.BytesIO()
+    upright_step.save(out, webp.name, quality=_DISPLAY_QUALITY, method=4, **extra)
+    candidates.append((out.getvalue(), webp))
+    if upright_step.mode != "RGBA":
+        jpeg = catalog.format_named("JPEG")
+        out = io.BytesIO()
+        upright_step.save(out, jpeg.name, quality=_DISPLAY_QUALITY, optimize=True, **extra)
+        candidates.append((out.getvalue(), jpeg))
+    data, fmt = min(candidates, key=lambda c: len(c[0]))
+    return Rendition(data, fmt.mime_type, fmt.extension, upright_step.width, upright_step.height)
 
 
 def _has_alpha(im: Image.Image) -> bool:

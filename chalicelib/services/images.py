@@ -47,12 +47,13 @@ from chalicelib.records import PENDING, READY, VISIBILITIES, Image, ImageRecords
 from chalicelib.services.ingest import Ingest
 from chalicelib.services.ports import Clock, Metrics, Quota, utc_now_iso
 from chalicelib.settings import Settings
-from chalicelib.storage import Storage, original_key
+from chalicelib.storage import Storage, original_key, sha256_b64_from_hex
 
 log = logging.getLogger(__name__)
 
 MAX_FILENAME_CHARS = catalog.FILENAME_MAX_CHARS
 _WHITESPACE = re.compile(r"\s+")
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def sanitize_filename(raw: object) -> str:
@@ -72,6 +73,15 @@ def sanitize_filename(raw: object) -> str:
         keep = ext if dot and len(ext) <= 10 else ""
         text = (text[: MAX_FILENAME_CHARS - len(keep) - 1] + "." + keep) if keep else text[:MAX_FILENAME_CHARS]
     return text or "image"
+
+
+def check_sha256_hex(value: object) -> str | None:
+    """An optional declared SHA-256 of a whole file: 64 hex digits (returned lower-cased), or None."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _SHA256_HEX.fullmatch(value):
+        raise ValidationFailed("sha256 must be the file's SHA-256 as 64 hex digits.", field="sha256")
+    return value.lower()
 
 
 def hash_delete_token(token: str) -> str:
@@ -99,6 +109,7 @@ class OwnerLinks:
     file: str
     thumbnails: dict[str, str]
     expires_in: int
+    display: str | None = None  # the display rendition (HEIC, AVIF): what a page shows; ``file`` is the original
 
 
 @dataclass(frozen=True)
@@ -156,11 +167,44 @@ class ImageService:
         size: object,
         viewer: Viewer,
         visibility: object = None,
+        sha256: object = None,
     ) -> UploadTicket:
-        """Write a ``pending`` record and hand out a presigned POST bound to its key, type and size."""
+        """Write a ``pending`` record and hand out a presigned POST bound to its key, type and size (and the
+        file's SHA-256 when the uploader declared one: the store then refuses other bytes)."""
+        image, token = self.plan_pending(
+            filename=filename, content_type=content_type, size=size, viewer=viewer, visibility=visibility, sha256=sha256
+        )
+        self.save_pending(image)
+        post = self.storage.presign_upload(
+            original_key(image.id),
+            content_type=image.content_type,
+            max_bytes=self.settings.max_upload_bytes,
+            expires_seconds=self.settings.upload_url_expires_seconds,
+            sha256_b64=sha256_b64_from_hex(image.expected_sha256) if image.expected_sha256 else None,
+        )
+        return UploadTicket(
+            image=image,
+            url=post.url,
+            fields=post.fields,
+            expires_at=int(self.clock()) + self.settings.upload_url_expires_seconds,
+            delete_token=token,
+        )
+
+    def plan_pending(
+        self,
+        *,
+        filename: object,
+        content_type: object,
+        size: object,
+        viewer: Viewer,
+        visibility: object = None,
+        sha256: object = None,
+    ) -> tuple[Image, str | None]:
+        """Check an upload request and build its ``pending`` record (not yet written); returns (image, token)."""
         claimed_type = self._check_claimed_type(content_type)
         claimed_size = self._check_claimed_size(size, self.settings.max_upload_bytes)
         chosen_visibility = check_visibility(visibility, viewer)
+        expected_sha256 = check_sha256_hex(sha256)
         now = self.clock()
         token = _new_delete_token(viewer)
         image = Image(
@@ -178,22 +222,14 @@ class ImageService:
             # treat an expired pending record as gone straight away).
             expires_at=int(now) + self.settings.pending_ttl_seconds,
             request_id=viewer.request_id,
+            expected_sha256=expected_sha256,
         )
-        with self._reserved(image.owner, claimed_size):
+        return image, token
+
+    def save_pending(self, image: Image) -> None:
+        """Count the pending upload against its owner's quota and write its record."""
+        with self._reserved(image.owner, image.size):
             self.records.create(image)
-        post = self.storage.presign_upload(
-            original_key(image.id),
-            content_type=claimed_type,
-            max_bytes=self.settings.max_upload_bytes,
-            expires_seconds=self.settings.upload_url_expires_seconds,
-        )
-        return UploadTicket(
-            image=image,
-            url=post.url,
-            fields=post.fields,
-            expires_at=int(now) + self.settings.upload_url_expires_seconds,
-            delete_token=token,
-        )
 
     def upload(
         self, *, data: bytes, filename: object, viewer: Viewer, visibility: object = None
@@ -252,13 +288,20 @@ class ImageService:
         self._check_can_see(image, viewer)
         return image, status
 
-    def file_url(self, image_id: str, viewer: Viewer = ANONYMOUS) -> str:
+    def file_url(self, image_id: str, viewer: Viewer = ANONYMOUS, *, original: bool = False) -> str:
+        """The file people are shown: the display rendition when the format has one (browsers cannot show
+        HEIC), else the served copy. ``original``: the served copy itself (scrubbed), for its owner."""
         image, _ = self.get(image_id, viewer)
         if image.status != READY or not image.file_key:
             raise ImageNotFound(id=image_id, status=image.status)
-        return self.storage.presign_get(
-            image.file_key, expires_seconds=self.settings.download_url_expires_seconds, filename=image.filename
-        )
+        if original and image.display_key and (viewer.user_id is None or image.owner != viewer.user_id):
+            raise NotOwner(id=image_id)
+        expires = self.settings.download_url_expires_seconds
+        if image.display_key and not original:
+            stem = image.filename.rsplit(".", 1)[0] if "." in image.filename else image.filename
+            extension = image.display_key.rsplit(".", 1)[-1]
+            return self.storage.presign_get(image.display_key, expires_seconds=expires, filename=f"{stem}.{extension}")
+        return self.storage.presign_get(image.file_key, expires_seconds=expires, filename=image.filename)
 
     def thumbnail_url(self, image_id: str, size: object, viewer: Viewer = ANONYMOUS) -> str:
         wanted = self._check_thumbnail_size(size)
@@ -282,6 +325,7 @@ class ImageService:
         expires = self.settings.download_url_expires_seconds
         return OwnerLinks(
             file=self.storage.presign_get(image.file_key, expires_seconds=expires, filename=image.filename),
+            display=self.storage.presign_get(image.display_key, expires_seconds=expires) if image.display_key else None,
             thumbnails={
                 size: self.storage.presign_get(key, expires_seconds=expires) for size, key in image.thumbnails.items()
             },
@@ -298,8 +342,7 @@ class ImageService:
         image = self._get_fresh(image_id, viewer)
         self._check_can_delete(image, viewer, delete_token)
         keys = [original_key(image.id), *image.thumbnails.values()]
-        if image.file_key:
-            keys.append(image.file_key)
+        keys += [key for key in (image.file_key, image.display_key) if key]
         # Record first: once it is gone nothing serves the image, and a crash before the objects go leaves
         # only orphans the sweeper removes (the processor also deletes an original it finds no record for).
         self.records.delete(image.id)

@@ -12,16 +12,19 @@ processor's may already be a concurrent duplicate's finished work.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib import imaging
 from chalicelib.records import Image, ImageRecords
 from chalicelib.services.ports import Metrics, UploadPath
 from chalicelib.settings import Settings
-from chalicelib.storage import Storage, file_key, thumbnail_key
+from chalicelib.storage import Storage, display_key, file_key, thumbnail_key
+
+if TYPE_CHECKING:
+    from chalicelib import imaging
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,9 @@ class Ingest:
 
     def process(self, data: bytes, *, max_bytes: int) -> imaging.ProcessedImage:
         """Validate by content and make the renditions (``InvalidImage`` for a bad file); stores nothing."""
+        # Pillow loads on the first upload, not at every cold start: the API's reads never need it.
+        from chalicelib import imaging
+
         return imaging.process(data, max_bytes=max_bytes, max_pixels=self.settings.max_image_pixels)
 
     def store(
@@ -65,7 +71,8 @@ class Ingest:
             committed = commit(ready)
         except Exception:
             if discard_on_failure:
-                _delete_quietly(self.storage, [stored["file_key"], *stored["thumbnails"].values()])
+                keys = [stored["file_key"], *stored["thumbnails"].values()]
+                _delete_quietly(self.storage, [*keys, stored["display_key"]] if stored["display_key"] else keys)
             raise
         self.metrics.record_upload(upload_bytes, path=path)
         return ready if committed is None else committed
@@ -76,6 +83,8 @@ class Ingest:
         On failure, removes what it wrote before re-raising, so nothing is left half-stored.
         """
         written: list[str] = []
+        # What each stored object's bytes hash to, so ``verify`` can tell later whether the store still holds them.
+        digests = {"file": hashlib.sha256(processed.served.data).hexdigest()}
         try:
             served_key = file_key(image_id, processed.served.extension)
             self.storage.put(
@@ -93,10 +102,22 @@ class Ingest:
                 )
                 written.append(key)
                 thumbnails[str(size)] = key
+                digests[str(size)] = hashlib.sha256(rendition.data).hexdigest()
+            shown: str | None = None
+            if processed.display is not None:
+                shown = display_key(image_id, processed.display.extension)
+                self.storage.put(
+                    shown,
+                    processed.display.data,
+                    content_type=processed.display.content_type,
+                    cache_control=RENDITION_CACHE_CONTROL,
+                )
+                written.append(shown)
+                digests["display"] = hashlib.sha256(processed.display.data).hexdigest()
         except Exception:
             _delete_quietly(self.storage, written)
             raise
-        return {"file_key": served_key, "thumbnails": thumbnails}
+        return {"file_key": served_key, "thumbnails": thumbnails, "digests": digests, "display_key": shown}
 
 
 def apply_processing(

@@ -89,6 +89,9 @@ class Processor:
             return self._reject(image, key, RejectReason.TOO_LARGE, now)
         except InvalidImage as exc:
             return self._reject(image, key, exc.reason, now)
+        if image.expected_sha256 and processed.sha256 != image.expected_sha256:
+            # The uploader declared other bytes (a store that does not enforce checksums let these through).
+            return self._reject(image, key, RejectReason.CHECKSUM_MISMATCH, now)
 
         try:
             ready = self.ingest.store(

@@ -100,3 +100,20 @@ def test_the_merge_template_is_written_to_build_and_never_committed(tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert "ImagesBucket" in json.loads(out.read_text())["Resources"]
     assert infra_package.MERGE_TEMPLATE.parent == ROOT / "build"
+
+
+def test_pillow_heif_is_vendored_at_the_version_the_tests_run_with() -> None:
+    assert ("pillow-heif", version("pillow-heif")) in infra_package.vendored_wheels()
+
+
+def test_pillow_heif_and_its_libheif_are_in_the_zip_for_linux_x86_64(packaged: Path, zip_names: list[str]) -> None:
+    """HEIC decoding reaches Lambda without a manual step: the manylinux wheel, with the libheif it bundles."""
+    extensions = [n for n in zip_names if re.fullmatch(r"_pillow_heif\..*\.so", n)]  # top level in the wheel
+    assert extensions == ["_pillow_heif.cpython-312-x86_64-linux-gnu.so"]
+    assert "pillow_heif/__init__.py" in zip_names
+    assert any(n.startswith("pillow_heif.libs/libheif") for n in zip_names)
+    with zipfile.ZipFile(packaged / "deployment.zip") as archive:
+        wheel_meta = archive.read(f"pillow_heif-{version('pillow-heif')}.dist-info/WHEEL").decode()
+    tags = re.findall(r"^Tag: (.+)$", wheel_meta, flags=re.M)
+    assert tags
+    assert all(tag.startswith("cp312-cp312-manylinux") and tag.endswith("_x86_64") for tag in tags)

@@ -26,7 +26,9 @@ def test_the_four_web_formats_are_always_accepted_and_avif_only_when_pillow_deco
     accepted = catalog.accepted_format_names()
     assert {"JPEG", "PNG", "GIF", "WEBP"} <= accepted
     assert ("AVIF" in accepted) == bool(features.check_module("avif"))
-    assert catalog.accepted_mime_types() == {catalog.format_named(n).mime_type for n in accepted}
+    assert catalog.accepted_mime_types() == {
+        mime for n in accepted for mime in (catalog.format_named(n).mime_type, *catalog.format_named(n).mime_aliases)
+    }
 
 
 def test_renditions_are_largest_first_with_unique_names() -> None:

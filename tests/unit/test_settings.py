@@ -15,7 +15,8 @@ from tests.conftest import ROOT, load_script
 def test_defaults_are_usable_for_the_local_stage() -> None:
     settings = Settings.from_env({})
     assert settings.stage == "local"
-    assert settings.max_upload_bytes == 10 * 1024 * 1024
+    assert settings.max_upload_bytes == 50 * 1024 * 1024
+    assert settings.multipart_threshold_bytes == settings.multipart_part_bytes == 8 * 1024 * 1024
     assert settings.cache_virtual_nodes == 150
     assert settings.cache_ttl_seconds == 3600
     assert settings.rate_limit_uploads_per_minute == 10
@@ -35,7 +36,7 @@ def test_redis_nodes_is_a_comma_list_and_redis_url_still_works() -> None:
     [
         ({"MAX_UPLOAD_BYTES": "lots"}, "MAX_UPLOAD_BYTES must be an integer"),
         ({"MAX_UPLOAD_BYTES": "0"}, "MAX_UPLOAD_BYTES must be >= 1"),
-        ({"API_UPLOAD_MAX_BYTES": "20000000"}, "API_UPLOAD_MAX_BYTES must not exceed MAX_UPLOAD_BYTES"),
+        ({"API_UPLOAD_MAX_BYTES": "60000000"}, "API_UPLOAD_MAX_BYTES must not exceed MAX_UPLOAD_BYTES"),
         ({"AUTH_PROVIDER": "ldap"}, "AUTH_PROVIDER must be"),
     ],
 )

@@ -108,9 +108,9 @@ async function request(method, path, { json, headers = {}, auth = true, signal }
 
 // --- images --------------------------------------------------------------------------------------
 
-export function requestUpload({ filename, contentType, size }) {
+export function requestUpload({ filename, contentType, size, sha256, visibility }) {
   return request("POST", "/api/v1/images/upload-url", {
-    json: { filename, content_type: contentType, size },
+    json: { filename, content_type: contentType, size, sha256, visibility },
   });
 }
 
@@ -198,4 +198,43 @@ export function createApiToken({ name, scope, expiresInDays }) {
 
 export function revokeApiToken(id) {
   return request("DELETE", `/api/v1/users/me/tokens/${encodeURIComponent(id)}`);
+}
+
+// --- large files: multipart uploads (see web/js/large-upload.js) ---------------------------------
+
+function uploadCredentials(deleteToken) {
+  return deleteToken ? { "X-Delete-Token": deleteToken } : {};
+}
+
+export function createMultipart({ filename, contentType, size, sha256, visibility }) {
+  return request("POST", "/api/v1/images/multipart", {
+    json: { filename, content_type: contentType, size, sha256, visibility },
+  });
+}
+
+export async function signMultipartParts(id, parts, deleteToken) {
+  const body = await request("POST", `/api/v1/images/${encodeURIComponent(id)}/multipart/parts`, {
+    json: { parts },
+    headers: uploadCredentials(deleteToken),
+  });
+  return body.parts;
+}
+
+export function listMultipartParts(id, deleteToken) {
+  return request("GET", `/api/v1/images/${encodeURIComponent(id)}/multipart/parts`, {
+    headers: uploadCredentials(deleteToken),
+  });
+}
+
+export function completeMultipart(id, deleteToken) {
+  return request("POST", `/api/v1/images/${encodeURIComponent(id)}/multipart/complete`, {
+    json: {},
+    headers: uploadCredentials(deleteToken),
+  });
+}
+
+export function abortMultipart(id, deleteToken) {
+  return request("DELETE", `/api/v1/images/${encodeURIComponent(id)}/multipart`, {
+    headers: uploadCredentials(deleteToken),
+  });
 }
