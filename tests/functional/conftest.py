@@ -71,7 +71,8 @@ class Account:
             self.resources = self.current()
 
     def clean(self) -> None:
-        """Empty every bucket, queue and table; if the resources themselves changed, delete them all."""
+        """Empty every bucket (objects and open multipart uploads), queue and table; if the resources themselves
+        changed, delete them all."""
         if self.resources is None:
             return
         buckets, queues, tables = self.current()
@@ -82,6 +83,8 @@ class Account:
                 keys: list[ObjectIdentifierTypeDef] = [{"Key": item["Key"]} for item in listing.get("Contents", [])]
                 if keys:
                     s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            for upload in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+                s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
             if changed:
                 s3.delete_bucket(Bucket=bucket)
         for url in queues:
