@@ -74,7 +74,7 @@ class Container:
         """The components built (or overridden) since the last reset."""
         return frozenset(self._instances)
 
-    def override[T](self, component: str | Callable[[], T], obj: T) -> None:
+    def override(self, component: str | Callable[[], object], obj: object) -> None:
         """Serve ``obj`` for ``component`` until the next ``reset()``."""
         name = component if isinstance(component, str) else component.__name__
         if name not in self._factories:
@@ -105,8 +105,12 @@ def component[T](
     return lambda f: container.register(f, close=close)
 
 
-def override[T](component: str | Callable[[], T], obj: T) -> None:
-    """Serve ``obj`` for ``component`` until the next ``reset()`` (tests)."""
+@overload
+def override[T](component: Callable[[], T], obj: T) -> None: ...
+@overload
+def override(component: str, obj: object) -> None: ...
+def override(component: str | Callable[[], object], obj: object) -> None:
+    """Serve ``obj`` for ``component`` until the next ``reset()`` (tests); typed against the factory's result."""
     container.override(component, obj)
 
 

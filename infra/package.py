@@ -287,8 +287,9 @@ def check_zip(path: Path) -> None:
 
 
 def package(stage: str, out: Path, *, offline: bool = False) -> Path:
-    sys.path.insert(0, str(INFRA))
-    import template as merge_template
+    if str(ROOT) not in sys.path:  # run as a script: infra/ is on the path, the project root is not
+        sys.path.insert(0, str(ROOT))
+    from infra import template as merge_template
 
     merge_template.write(MERGE_TEMPLATE)
     vendor(offline=offline)

@@ -62,7 +62,7 @@ class FakeRedisNode(fakeredis.FakeRedis):
         self._fail_if_switched()
         return super().execute_command(*args, **options)
 
-    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline[Any]:
         pipe = super().pipeline(transaction, shard_hint)
         execute = pipe.execute
 

@@ -18,6 +18,7 @@ from tests.conftest import ROOT
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
     from mypy_boto3_sqs import SQSClient
 
 
@@ -70,15 +71,16 @@ class Account:
             self.resources = self.current()
 
     def clean(self) -> None:
-        """Empty every bucket, queue and table; if the resources themselves changed, delete them all."""
+        """Empty every bucket (objects and open multipart uploads), queue and table; if the resources themselves
+        changed, delete them all."""
         if self.resources is None:
             return
         buckets, queues, tables = self.current()
         changed = (buckets, queues, tables) != self.resources
         s3, sqs, dynamodb = self.clients
         for bucket in buckets:
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-                keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            for listing in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                keys: list[ObjectIdentifierTypeDef] = [{"Key": item["Key"]} for item in listing.get("Contents", [])]
                 if keys:
                     s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
             # Open multipart uploads are not objects: listing does not show them and deleting objects keeps them.
@@ -96,8 +98,8 @@ class Account:
                 dynamodb.delete_table(TableName=table)
                 continue
             key_names = [key["AttributeName"] for key in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
-            for page in dynamodb.get_paginator("scan").paginate(TableName=table):
-                for item in page.get("Items", []):
+            for scanned in dynamodb.get_paginator("scan").paginate(TableName=table):
+                for item in scanned.get("Items", []):
                     dynamodb.delete_item(TableName=table, Key={name: item[name] for name in key_names})
         if changed:
             self.resources = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 import pytest
@@ -15,11 +16,12 @@ from tests.functional.conftest import body, drain_queue
 JSON = {"Content-Type": "application/json"}
 
 
-def request_upload(client: Client, **overrides: object) -> dict:
+def request_upload(client: Client, **overrides: object) -> dict[str, Any]:
     payload = {"filename": "holiday.jpg", "content_type": "image/jpeg", "size": 1234, **overrides}
     response = client.http.post("/api/v1/images/upload-url", headers=JSON, body=json.dumps(payload))
     assert response.status_code == 201, response.body
-    return body(response)
+    created: dict[str, Any] = body(response)
+    return created
 
 
 def put_original(image_id: str, data: bytes) -> None:
@@ -75,7 +77,7 @@ def test_duplicate_event_changes_nothing_twice(client: Client) -> None:
         ({"size": 51 * 1024 * 1024}, 413, "FILE_TOO_LARGE"),
     ],
 )
-def test_upload_url_rejects_bad_claims(client: Client, payload: dict, status: int, code: str) -> None:
+def test_upload_url_rejects_bad_claims(client: Client, payload: dict[str, Any], status: int, code: str) -> None:
     base = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 10}
     response = client.http.post("/api/v1/images/upload-url", headers=JSON, body=json.dumps({**base, **payload}))
     assert response.status_code == status

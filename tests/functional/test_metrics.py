@@ -31,7 +31,7 @@ JSON = {"Content-Type": "application/json"}
 def cache_nodes(aws: None) -> RedisNodes:
     nodes = RedisNodes(["redis://node-a:6379/0", "redis://node-b:6379/0"], client_factory=FakeRedisNode)
     composition.reset()
-    composition.override(composition.redis_nodes, nodes)
+    composition.override("redis_nodes", nodes)
     return nodes
 
 

@@ -13,7 +13,7 @@ import io
 import json
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -24,6 +24,9 @@ from PIL import Image
 from chalicelib import composition
 from chalicelib.settings import get_settings
 from tests.functional.conftest import body, drain_queue
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import MultipartUploadTypeDef
 
 JSON = {"Content-Type": "application/json"}
 MIB = 1024 * 1024
@@ -51,17 +54,20 @@ def b64sha(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
-def create(client: Client, data_or_size: bytes | int, headers: dict[str, str] | None = None, **extra: Any) -> dict:
+def create(
+    client: Client, data_or_size: bytes | int, headers: dict[str, str] | None = None, **extra: Any
+) -> dict[str, Any]:
     size = data_or_size if isinstance(data_or_size, int) else len(data_or_size)
     payload = {"filename": "big.png", "content_type": "image/png", "size": size, **extra}
     response = client.http.post(
         "/api/v1/images/multipart", headers={**JSON, **(headers or {})}, body=json.dumps(payload)
     )
     assert response.status_code == 201, response.body
-    return body(response)
+    created: dict[str, Any] = body(response)
+    return created
 
 
-def auth_of(ticket: dict) -> dict[str, str]:
+def auth_of(ticket: dict[str, Any]) -> dict[str, str]:
     return {"X-Delete-Token": ticket["delete_token"]} if ticket.get("delete_token") else {}
 
 
@@ -70,7 +76,7 @@ def chunks(data: bytes, part_size: int) -> Iterator[tuple[int, bytes]]:
         yield index + 1, data[start : start + part_size]
 
 
-def sign(client: Client, ticket: dict, parts: list[dict], headers: dict[str, str]) -> Any:
+def sign(client: Client, ticket: dict[str, Any], parts: list[dict[str, Any]], headers: dict[str, str]) -> Any:
     return client.http.post(
         f"/api/v1/images/{ticket['id']}/multipart/parts",
         headers={**JSON, **headers},
@@ -78,8 +84,10 @@ def sign(client: Client, ticket: dict, parts: list[dict], headers: dict[str, str
     )
 
 
-def upload_parts(client: Client, ticket: dict, data: bytes, headers: dict[str, str], only: set[int] | None = None):
-    etags = []
+def upload_parts(
+    client: Client, ticket: dict[str, Any], data: bytes, headers: dict[str, str], only: set[int] | None = None
+) -> list[dict[str, Any]]:
+    etags: list[dict[str, Any]] = []
     for number, chunk in chunks(data, ticket["part_size"]):
         if only is not None and number not in only:
             continue
@@ -92,7 +100,9 @@ def upload_parts(client: Client, ticket: dict, data: bytes, headers: dict[str, s
     return etags
 
 
-def complete(client: Client, ticket: dict, headers: dict[str, str], parts: list[dict] | None = None) -> Any:
+def complete(
+    client: Client, ticket: dict[str, Any], headers: dict[str, str], parts: list[dict[str, Any]] | None = None
+) -> Any:
     return client.http.post(
         f"/api/v1/images/{ticket['id']}/multipart/complete",
         headers={**JSON, **headers},
@@ -100,7 +110,7 @@ def complete(client: Client, ticket: dict, headers: dict[str, str], parts: list[
     )
 
 
-def open_uploads() -> list[dict]:
+def open_uploads() -> list[MultipartUploadTypeDef]:
     return boto3.client("s3").list_multipart_uploads(Bucket=get_settings().bucket_name).get("Uploads", [])
 
 
@@ -255,7 +265,7 @@ def test_owned_upload_is_the_owners_alone(client: Client) -> None:
         ([{"part_number": 1, "sha256_b64": b64sha(b"x")}] * 101, "parts"),
     ],
 )
-def test_signing_refuses_bad_part_requests(client: Client, parts: list[dict], field: str) -> None:
+def test_signing_refuses_bad_part_requests(client: Client, parts: list[dict[str, Any]], field: str) -> None:
     ticket = create(client, 6 * MIB)
     response = sign(client, ticket, parts, auth_of(ticket))
     assert response.status_code == 400, response.body
@@ -280,7 +290,9 @@ def test_signed_part_url_is_bound_to_its_checksum(client: Client) -> None:
         ({"visibility": "private"}, 401, "AUTHENTICATION_REQUIRED"),
     ],
 )
-def test_create_refuses_bad_claims_and_opens_nothing(client: Client, payload: dict, status: int, code: str) -> None:
+def test_create_refuses_bad_claims_and_opens_nothing(
+    client: Client, payload: dict[str, Any], status: int, code: str
+) -> None:
     base = {"filename": "a.png", "content_type": "image/png", "size": 6 * MIB}
     response = client.http.post("/api/v1/images/multipart", headers=JSON, body=json.dumps({**base, **payload}))
     assert response.status_code == status, response.body

@@ -73,7 +73,7 @@ def patch(client: Client, image_id: str, auth: dict[str, str] | None, visibility
         "PATCH",
         f"/api/v1/images/{image_id}",
         headers={**JSON, **(auth or {})},
-        body=json.dumps({"visibility": visibility}),
+        body=json.dumps({"visibility": visibility}).encode(),
     )
 
 

@@ -6,7 +6,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from http.client import HTTPMessage
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,7 @@ def site() -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def fetch(url: str) -> tuple[int, HTTPMessage, bytes]:
+def fetch(url: str) -> tuple[int, Message[str, str], bytes]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             return response.status, response.headers, response.read()

@@ -58,7 +58,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(
     worker.process.wait()
     stack.children.remove(worker)
     worker.log_file.close()
-    stack.spawn("worker", [worker.process.args[0], "scripts/worker.py"])  # type: ignore[index]
+    stack.spawn("worker", [str(worker.process.args[0]), "scripts/worker.py"])  # type: ignore[index]
     for ticket in tickets:
         meta = api.wait_until_processed(ticket["id"], timeout=60)
         assert meta["status"] == "ready"

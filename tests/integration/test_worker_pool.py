@@ -64,6 +64,6 @@ def test_several_invocations_run_and_all_die_with_the_worker(api: Api, stack: St
     worker.log_file.close()
     assert wait_until(lambda: not any(alive(pid) for pid in invocations), timeout=30), "orphaned invocations"
 
-    stack.spawn("worker", [worker.process.args[0], "scripts/worker.py"])  # type: ignore[index]
+    stack.spawn("worker", [str(worker.process.args[0]), "scripts/worker.py"])  # type: ignore[index]
     ticket = api.direct_upload(make_jpeg(1200, 900))
     assert api.wait_until_processed(ticket["id"], timeout=60)["status"] == "ready"

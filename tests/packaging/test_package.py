@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from infra import package as infra_package
 from tests.conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "infra"))
-import package as infra_package
 
 
 @pytest.fixture(scope="module")

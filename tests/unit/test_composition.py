@@ -7,7 +7,9 @@ import inspect
 import pytest
 
 from chalicelib import composition
+from chalicelib.auth.mailer import Mailer, MemoryOutbox
 from chalicelib.composition import Container
+from chalicelib.storage import Storage
 
 
 def test_every_factory_in_the_composition_root_is_a_registered_component() -> None:
@@ -44,13 +46,14 @@ def test_reset_forgets_every_component_of_the_composition_root() -> None:
 
 
 def test_override_serves_the_given_object_until_reset() -> None:
-    fake = object()
-    composition.override(composition.mailer, fake)
-    assert composition.mailer() is fake
-    composition.override("storage", fake)
-    assert composition.storage() is fake
+    mailer: Mailer = MemoryOutbox()
+    composition.override(composition.mailer, mailer)
+    assert composition.mailer() is mailer
+    storage = Storage("another-bucket")
+    composition.override("storage", storage)
+    assert composition.storage() is storage
     composition.reset()
-    assert composition.mailer() is not fake
+    assert composition.mailer() is not mailer
 
 
 def test_reset_closes_what_registered_a_closer() -> None:

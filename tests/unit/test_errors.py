@@ -8,8 +8,8 @@ from chalicelib import errors
 from chalicelib.errors import AppError, InvalidImage, RateLimited, RejectReason
 
 
-def all_subclasses(cls: type) -> list[type]:
-    found = []
+def all_subclasses(cls: type[AppError]) -> list[type[AppError]]:
+    found: list[type[AppError]] = []
     for sub in cls.__subclasses__():
         found.append(sub)
         found.extend(all_subclasses(sub))

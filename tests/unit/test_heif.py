@@ -15,9 +15,13 @@ HEIC = (FIXTURES / "IMG_5195.HEIC").read_bytes()
 LIMITS = {"max_bytes": 50 * 1024 * 1024, "max_pixels": 50_000_000}
 
 
+def process(data: bytes) -> imaging.ProcessedImage:
+    return imaging.process(data, max_bytes=LIMITS["max_bytes"], max_pixels=LIMITS["max_pixels"])
+
+
 @pytest.fixture(scope="module")
 def processed() -> imaging.ProcessedImage:
-    return imaging.process(HEIC, **LIMITS)
+    return process(HEIC)
 
 
 def gps_of(data: bytes) -> dict[int, object]:
@@ -71,7 +75,7 @@ def test_display_rendition_is_browser_safe_upright_and_bounded(processed: imagin
 def test_formats_browsers_show_get_no_display_rendition() -> None:
     from tests.conftest import make_jpeg
 
-    assert imaging.process(make_jpeg(640, 480), **LIMITS).display is None
+    assert process(make_jpeg(640, 480)).display is None
 
 
 def test_ten_bit_heic_is_decoded_and_stays_ten_bit_in_the_served_copy() -> None:
@@ -81,7 +85,7 @@ def test_ten_bit_heic_is_decoded_and_stays_ten_bit_in_the_served_copy() -> None:
     pillow_heif.from_bytes("RGB;16", (64, 48), bytes(64 * 48 * 6)).save(source, quality=90)
     data = source.getvalue()
     assert pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=False).info.get("bit_depth") == 10
-    result = imaging.process(data, **LIMITS)
+    result = process(data)
     assert (result.width, result.height) == (64, 48)
     assert result.display is not None
     assert pillow_heif.open_heif(io.BytesIO(result.served.data), convert_hdr_to_8bit=False).info["bit_depth"] == 10

@@ -89,6 +89,7 @@ def test_the_configured_log_level_is_applied(monkeypatch: pytest.MonkeyPatch) ->
         ({"BCRYPT_ROUNDS": "32"}, "BCRYPT_ROUNDS must be between 4 and 31, got 32"),
         ({"MAILER": "pigeon"}, "MAILER must be one of ['memory', 'outbox', 'ses'], got 'pigeon'"),
         ({"GALLERY_SHARDS": "0"}, "GALLERY_SHARDS must be >= 1, got 0"),
+        ({"BCRYPT_ROUNDS": "3"}, "BCRYPT_ROUNDS must be >= 4, got 3"),
     ],
 )
 def test_bounds_and_choices_come_from_the_declaration(env: dict[str, str], message: str) -> None:
@@ -107,5 +108,5 @@ def test_an_empty_variable_counts_as_unset() -> None:
         {"BUCKET_NAME": "", "MAX_UPLOAD_BYTES": " ", "REDIS_NODES": "", "REDIS_URL": "redis://a:1"}
     )
     assert settings.bucket_name == "chitram-images"
-    assert settings.max_upload_bytes == 50 * 1024 * 1024
+    assert settings.max_upload_bytes == Settings().max_upload_bytes
     assert settings.redis_nodes == ("redis://a:1",)
