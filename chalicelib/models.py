@@ -11,6 +11,9 @@ Images table (hash key ``id``):
   one hot partition never takes every new upload; a gallery page merges the shards' newest items.
 - ``sha256-index``  sha256 (hash), keys only: find identical content (dedup).
 - TTL on ``expires_at``: a ``pending`` upload that never arrives disappears by itself.
+
+Users table (hash key ``id``): users, ``email#`` uniqueness items and ``throttle#`` sign-in failure items, the
+last with a TTL on ``expires_at``.
 """
 
 from __future__ import annotations
@@ -117,6 +120,8 @@ class UserRecord(Model):
     # Bumped when the password is reset: tokens carry the version they were issued under ("ver"), so every
     # token issued before the reset stops working at once.
     token_version = NumberAttribute(default=0)
+    # DynamoDB TTL (epoch seconds): only on ``throttle#`` items (sign-in failures per address and source).
+    expires_at = NumberAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[Model], ...] = (ImageRecord, UserRecord)

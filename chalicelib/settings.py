@@ -115,7 +115,8 @@ class Settings:
     rate_limit_login_per_email: int = 5
     rate_limit_login_window_seconds: int = 300
     rate_limit_register_per_ip: int = 20
-    lockout_threshold: int = 5  # consecutive failed logins that lock the account
+    # Sign-in failures per (address, source) before each further one doubles the wait, and the longest wait.
+    lockout_threshold: int = 5
     lockout_seconds: int = 900
     password_reset_ttl_seconds: int = 3600
 

@@ -308,6 +308,8 @@ def table_resources() -> Json:
     # Pending uploads that never arrive expire by themselves.
     images["Properties"]["TimeToLiveSpecification"] = {"AttributeName": "expires_at", "Enabled": True}
     users = _table([_key("id", "HASH")], [_s("id")])
+    # Sign-in failure items (per address and source) are forgotten by themselves.
+    users["Properties"]["TimeToLiveSpecification"] = {"AttributeName": "expires_at", "Enabled": True}
     return {"ImagesTable": images, "UsersTable": users}
 
 

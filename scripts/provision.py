@@ -118,15 +118,15 @@ def ensure_tables(settings: Settings) -> None:
         if not model.exists():
             model.create_table(wait=True)
     dynamodb = boto3.client("dynamodb", region_name=settings.region)
-    try:
-        dynamodb.update_time_to_live(
-            TableName=settings.images_table,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-        )
-    except ClientError as exc:
-        # Already enabled is fine; anything else is not.
-        if "already enabled" not in str(exc).lower():
-            raise
+    for table in (settings.images_table, settings.users_table):
+        try:
+            dynamodb.update_time_to_live(
+                TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+            )
+        except ClientError as exc:
+            # Already enabled is fine; anything else is not.
+            if "already enabled" not in str(exc).lower():
+                raise
 
 
 def provision(settings: Settings | None = None, *, visibility_timeout: int = LOCAL_VISIBILITY_TIMEOUT_SECONDS) -> None:
