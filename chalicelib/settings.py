@@ -79,6 +79,9 @@ class Settings:
     upload_url_expires_seconds: int = 300
     download_url_expires_seconds: int = 600
     pending_ttl_seconds: int = 24 * 3600
+    # Wall-clock budget to decode and render one image in the processor; a message is started only while the
+    # invocation has this much (plus a margin) left, so one slow file fails alone instead of timing out a batch.
+    processing_deadline_seconds: int = 20
 
     # Gallery: the public index is spread over this many partitions to avoid one hot key.
     gallery_shards: int = 4
@@ -120,6 +123,9 @@ class Settings:
     lockout_seconds: int = 900
     password_reset_ttl_seconds: int = 3600
 
+    # The operator's detailed /health/details view (header X-Operator-Token); empty: nobody gets it.
+    operator_token: Secret = field(default_factory=lambda: Secret(""))
+
     # Mail (password reset): ``memory`` (tests), ``outbox`` (a directory of .json files), ``ses``.
     mailer: str = "outbox"
     mail_from: str = ""
@@ -156,6 +162,9 @@ class Settings:
                 env, "DOWNLOAD_URL_EXPIRES_SECONDS", cls.download_url_expires_seconds, minimum=1
             ),
             pending_ttl_seconds=_int(env, "PENDING_TTL_SECONDS", cls.pending_ttl_seconds, minimum=60),
+            processing_deadline_seconds=_int(
+                env, "PROCESSING_DEADLINE_SECONDS", cls.processing_deadline_seconds, minimum=1
+            ),
             gallery_shards=_int(env, "GALLERY_SHARDS", cls.gallery_shards, minimum=1),
             redis_nodes=redis_nodes,
             cache_virtual_nodes=_int(env, "CACHE_VIRTUAL_NODES", cls.cache_virtual_nodes, minimum=1),
@@ -186,6 +195,7 @@ class Settings:
             password_reset_ttl_seconds=_int(
                 env, "PASSWORD_RESET_TTL_SECONDS", cls.password_reset_ttl_seconds, minimum=60
             ),
+            operator_token=Secret(env.get("OPERATOR_TOKEN", "")),
             mailer=env.get("MAILER") or ("memory" if stage == "test" else cls.mailer),
             mail_from=env.get("MAIL_FROM", ""),
             mail_outbox_dir=env.get("MAIL_OUTBOX_DIR") or cls.mail_outbox_dir,

@@ -59,6 +59,15 @@ class PresignedPost:
     fields: dict[str, str]
 
 
+def download_name(filename: str, key: str) -> str:
+    """The uploader's name with the extension of what is really stored (the key's), never the uploader's own:
+    ``evil.html`` served as a JPEG downloads as ``evil.jpg``."""
+    extension = key.rpartition("/")[2].rpartition(".")[2] if "." in key.rpartition("/")[2] else ""
+    stem = filename.rpartition(".")[0] if "." in filename.lstrip(".") else filename
+    stem = stem.rstrip(". ") or "image"
+    return f"{stem}.{extension}" if extension else stem
+
+
 def content_disposition(filename: str) -> str:
     """``inline`` with an RFC 6266/5987 filename: ASCII fallback plus the UTF-8 original."""
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "").replace("?", "_")
@@ -76,8 +85,12 @@ class Storage:
     def client(self) -> S3Client:
         return self._client or clients.s3()
 
-    def presign_upload(self, key: str, *, content_type: str, max_bytes: int, expires_seconds: int) -> PresignedPost:
-        """A POST form bound to one key, the exact Content-Type and a size range of [1, max_bytes]."""
+    def presign_upload(self, key: str, *, content_type: str, size: int, expires_seconds: int) -> PresignedPost:
+        """A POST form bound to one key, the exact Content-Type and exactly ``size`` bytes (the claimed size).
+
+        The quota is reserved at the claim, so a form that admitted more than was claimed would let an owner
+        store past the quota by claiming one byte. S3 (and LocalStack) enforce the range; moto does not, so the
+        processor refuses an original larger than its claim as well."""
         try:
             post = self.client.generate_presigned_post(
                 Bucket=self.bucket,
@@ -85,7 +98,7 @@ class Storage:
                 Fields={"Content-Type": content_type},
                 Conditions=[
                     {"Content-Type": content_type},
-                    ["content-length-range", 1, max_bytes],
+                    ["content-length-range", size, size],
                 ],
                 ExpiresIn=expires_seconds,
             )
@@ -96,7 +109,7 @@ class Storage:
     def presign_get(self, key: str, *, expires_seconds: int, filename: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if filename:
-            params["ResponseContentDisposition"] = content_disposition(filename)
+            params["ResponseContentDisposition"] = content_disposition(download_name(filename, key))
         try:
             return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_seconds)
         except (BotoCoreError, ClientError) as exc:

@@ -34,7 +34,7 @@ if str(HERE.parent) not in sys.path:
 
 # The template takes these from the code itself, so the two cannot drift apart.
 from chalicelib.metrics import NAMESPACE  # noqa: E402
-from chalicelib.queues import MAX_RECEIVE_COUNT  # noqa: E402
+from chalicelib.queues import DEAD_LETTER_RETENTION_DAYS, MAX_RECEIVE_COUNT, ORIGINALS_RETENTION_DAYS  # noqa: E402
 from chalicelib.storage import ORIGINALS_PREFIX  # noqa: E402
 
 TEMPLATE_PATH = HERE / "template.json"
@@ -42,7 +42,7 @@ TEMPLATE_PATH = HERE / "template.json"
 # AWS recommends a queue visibility timeout of six times the function timeout (60 s in .chalice/config.json),
 # so a message is never redelivered while a (retrying) invocation still holds it.
 VISIBILITY_TIMEOUT_SECONDS = 360
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time for someone to look at what failed
+DLQ_RETENTION_SECONDS = DEAD_LETTER_RETENTION_DAYS * 24 * 3600  # time for someone to look at what failed
 QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 LOG_RETENTION_DAYS = 30
 
@@ -152,12 +152,13 @@ def storage_resources() -> Json:
                 "LifecycleConfiguration": {
                     "Rules": [
                         {
-                            # The processor deletes an original once it is handled; one still here after a day
-                            # was abandoned (its record expired) or failed into the DLQ and was looked at.
+                            # The processor deletes an original once it is handled; one still here was abandoned
+                            # (its record expired) or failed into the DLQ. It must outlive the DLQ's retention, or
+                            # a redrive would find nothing to process (chalicelib/queues.py ties the two).
                             "Id": "expire-abandoned-originals",
                             "Status": "Enabled",
                             "Prefix": ORIGINALS_PREFIX,
-                            "ExpirationInDays": 1,
+                            "ExpirationInDays": ORIGINALS_RETENTION_DAYS,
                         },
                         {
                             "Id": "abort-incomplete-multipart-uploads",

@@ -22,7 +22,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib.models import ImageRecord, UserRecord, bind_tables
-from chalicelib.queues import MAX_RECEIVE_COUNT, dead_letter_queue_name
+from chalicelib.queues import DEAD_LETTER_RETENTION_DAYS, MAX_RECEIVE_COUNT, dead_letter_queue_name
 from chalicelib.settings import Settings, get_settings
 from chalicelib.storage import ORIGINALS_PREFIX
 
@@ -41,7 +41,7 @@ def ensure_queues(sqs: SQSClient, settings: Settings, *, visibility_timeout: int
     """Create the processing queue and its DLQ; returns (queue URL, queue ARN)."""
     dlq_url = sqs.create_queue(
         QueueName=dead_letter_queue_name(settings.queue_name),
-        Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)},
+        Attributes={"MessageRetentionPeriod": str(DEAD_LETTER_RETENTION_DAYS * 24 * 3600)},
     )["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue_url = sqs.create_queue(QueueName=settings.queue_name)["QueueUrl"]

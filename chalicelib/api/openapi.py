@@ -160,8 +160,21 @@ SCHEMAS: dict[str, Any] = {
 PATHS: dict[str, Any] = {
     "/health": {
         "get": {
-            "summary": "State of storage, metadata table, queues, each cache node and the rate limiter",
-            "responses": {"200": _json(_ref("Health"), "Serving"), "503": _json(_ref("Health"), "Degraded")},
+            "summary": "Liveness: cheap, calls no dependency, shows nothing of the inside",
+            "responses": {"200": _json({"type": "object", "properties": {"status": {"type": "string"}}}, "Alive")},
+        }
+    },
+    "/health/details": {
+        "get": {
+            "summary": "Operator view (header X-Operator-Token): storage, metadata, queues, cache nodes, rate limiter",
+            "parameters": [
+                {"name": "X-Operator-Token", "in": "header", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": _json(_ref("Health"), "Serving"),
+                "503": _json(_ref("Health"), "Degraded"),
+                **_errors(401),
+            },
         }
     },
     "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI"}}}},

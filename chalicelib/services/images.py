@@ -44,7 +44,7 @@ from chalicelib.errors import (
     ThumbnailNotReady,
     ValidationFailed,
 )
-from chalicelib.records import PENDING, READY, VISIBILITIES, Image, ImageRecords, Page
+from chalicelib.records import PENDING, READY, REJECTED, VISIBILITIES, Image, ImageRecords, Page
 from chalicelib.services.ports import Quota
 from chalicelib.services.processor import apply_processing, store_renditions, utc_now_iso
 from chalicelib.settings import Settings
@@ -176,7 +176,7 @@ class ImageService:
         post = self.storage.presign_upload(
             original_key(image.id),
             content_type=claimed_type,
-            max_bytes=self.settings.max_upload_bytes,
+            size=claimed_size,
             expires_seconds=self.settings.upload_url_expires_seconds,
         )
         return UploadTicket(
@@ -351,6 +351,8 @@ class ImageService:
             for image in page.items:
                 if image.status == PENDING and image.expires_at is not None and image.expires_at < self.clock():
                     continue
+                if image.status == REJECTED:  # the processor gave its reservation back
+                    continue
                 count += 1
                 total += image.size
             if page.next_cursor is None:
@@ -358,7 +360,7 @@ class ImageService:
             cursor = page.next_cursor
 
     def _release(self, image: Image) -> None:
-        if image.owner is None or self.quota is None:
+        if image.owner is None or self.quota is None or image.status == REJECTED:  # rejected: released already
             return
         try:
             self.quota.release(image.owner, image.size)

@@ -14,6 +14,14 @@ from chalicelib import composition
 from chalicelib.settings import get_settings
 from tests.conftest import ROOT
 
+OPERATOR_TOKEN = "functional-tier-operator-token"
+OPERATOR = {"X-Operator-Token": OPERATOR_TOKEN}  # headers of the operator's /health/details requests
+
+
+@pytest.fixture(autouse=True)
+def _operator_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPERATOR_TOKEN", OPERATOR_TOKEN)
+
 
 @pytest.fixture(autouse=True)
 def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ from pynamodb.attributes import NumberAttribute
 from pynamodb.models import Model
 
 from chalicelib.models import ImageRecord, UserRecord
-from chalicelib.queues import DLQ_SUFFIX, MAX_RECEIVE_COUNT
+from chalicelib.queues import DLQ_SUFFIX, MAX_RECEIVE_COUNT, ORIGINALS_RETENTION_DAYS
 from chalicelib.storage import ORIGINALS_PREFIX
 from tests.conftest import ROOT
 
@@ -123,7 +123,10 @@ def test_bucket_is_private_encrypted_and_expires_abandoned_originals(merge_templ
     assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     rules = {rule["Id"]: rule for rule in properties["LifecycleConfiguration"]["Rules"]}
     assert rules["expire-abandoned-originals"]["Prefix"] == ORIGINALS_PREFIX
-    assert rules["expire-abandoned-originals"]["ExpirationInDays"] == 1
+    # Longer than a dead-lettered message may wait for its redrive (issue 11, item 7), by one shared constant.
+    assert rules["expire-abandoned-originals"]["ExpirationInDays"] == ORIGINALS_RETENTION_DAYS
+    dlq_seconds = merge_template["Resources"]["DeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
+    assert dlq_seconds < ORIGINALS_RETENTION_DAYS * 24 * 3600
     [cors] = properties["CorsConfiguration"]["CorsRules"]
     assert cors["AllowedOrigins"] == [{"Ref": "SiteOrigin"}]
 
