@@ -25,9 +25,11 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from chalicelib.clients import ATTEMPTS, CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS
 from chalicelib.settings import Settings
 
 
@@ -128,13 +130,28 @@ ALL_MODELS: tuple[type[Model], ...] = (ImageRecord, UserRecord)
 
 
 def bind_tables(settings: Settings) -> None:
-    """Point the models at this stage's tables and region (idempotent, cheap)."""
+    """Point the models at this stage's tables and region (idempotent, cheap), with the same short timeouts and
+    bounded attempts as every other AWS client (``chalicelib/clients.py``; PynamoDB's own defaults are 15 s to
+    connect, 30 s to read and 4 attempts)."""
     for model, name in ((ImageRecord, settings.images_table), (UserRecord, settings.users_table)):
         meta: Any = model.Meta
         if meta.table_name != name or getattr(meta, "region", None) != settings.region:
             meta.table_name = name
             meta.region = settings.region
             model._connection = None
+        meta.connect_timeout_seconds = CONNECT_TIMEOUT_SECONDS
+        meta.read_timeout_seconds = READ_TIMEOUT_SECONDS
+        meta.max_retry_attempts = ATTEMPTS - 1  # retries after the first try
+
+
+def connection(region: str) -> Connection:
+    """A bare PynamoDB connection (transactions) with the models' timeouts and attempts."""
+    return Connection(
+        region=region,
+        connect_timeout_seconds=CONNECT_TIMEOUT_SECONDS,
+        read_timeout_seconds=READ_TIMEOUT_SECONDS,
+        max_retry_attempts=ATTEMPTS - 1,
+    )
 
 
 def reset_connections() -> None:

@@ -25,13 +25,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import EmailTaken, MetadataUnavailable, QuotaExceeded, StorageQuotaExceeded
-from chalicelib.models import UserRecord
+from chalicelib.models import UserRecord, connection
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +130,7 @@ class UserStore:
         )
         claim = UserRecord(id=EMAIL_PREFIX + user.email, kind="email", user_id=user.id, email=user.email)
         try:
-            with TransactWrite(connection=Connection(region=self.region)) as transaction:
+            with TransactWrite(connection=connection(self.region)) as transaction:
                 transaction.save(record, condition=UserRecord.id.does_not_exist())
                 transaction.save(claim, condition=UserRecord.id.does_not_exist())
         except TransactWriteError as exc:
