@@ -16,7 +16,7 @@ help:  ## list the targets
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON_BOOT)" || { echo "Python 3.12 not found (set PYTHON_BOOT=/path/to/python3.12)"; exit 1; }
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3 (it runs pip to build the package)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
@@ -25,12 +25,22 @@ venv: $(STAMP)  ## create the Python 3.12 virtualenv with every dependency
 
 -include infra/make.mk
 
+# Browser assets the site serves itself (Swagger UI for /docs), from npm by lockfile; never committed.
+WEB_VENDOR_STAMP := web-vendor/node_modules/.installed
+$(WEB_VENDOR_STAMP): web-vendor/package.json web-vendor/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm ci --prefix web-vendor --ignore-scripts --no-audit --no-fund
+	touch $@
+
+.PHONY: web-vendor
+web-vendor: $(WEB_VENDOR_STAMP)  ## install the site's third-party browser assets (Swagger UI for /docs)
+
 .PHONY: run
-run: $(STAMP) check-system  ## start the whole product locally (API, worker, moto, redis nodes, web); Ctrl-C stops it
+run: $(STAMP) check-system web-vendor  ## start the whole product locally (API, worker, moto, redis nodes, web); Ctrl-C stops it
 	$(PY) scripts/stack.py
 
 .PHONY: test
-test: $(STAMP) check-system localstack-install  ## every tier: lint, types, unit, functional, integration, browser, load, packaging, LocalStack
+test: $(STAMP) check-system web-vendor localstack-install  ## every tier: lint, types, unit, functional, integration, browser, load, packaging, LocalStack
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -78,9 +88,24 @@ clean:  ## remove the virtualenv, caches and build output
 .PHONY: bench
 bench: $(STAMP) check-system  ## run the benchmarks in scripts/bench (ratios against baselines; see docs/benchmarks.md)
 	@dpkg -s libvips42 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvips42 >/dev/null; }
-	$(PY) scripts/bench/thumbnails.py
+	$(PY) scripts/bench/thumbnails.py --write-docs
 	$(PY) scripts/bench/ring.py
 	$(PY) scripts/bench/cache_read.py
+
+FUZZ_SECONDS ?= 300
+.PHONY: fuzz
+fuzz: $(STAMP)  ## fuzz the image pipeline, scrubbers and request parsers with atheris (FUZZ_SECONDS each)
+	@mkdir -p build; for t in process scrubbers multipart json_body; do \
+		echo "== fuzz $$t ($(FUZZ_SECONDS)s)"; \
+		$(PY) -m tests.fuzz.run $$t --seconds $(FUZZ_SECONDS) > build/fuzz-$$t.log 2>&1 \
+			|| { tail -40 build/fuzz-$$t.log; echo "fuzz $$t: crash saved in build/fuzz/crashes/$$t/"; exit 1; }; \
+		grep '^stat::\(number_of_executed_units\|new_units_added\|peak_rss_mb\)' build/fuzz-$$t.log; \
+	done
+
+.PHONY: bench-quick
+bench-quick: $(STAMP)  ## under a minute: one line per issue-13 goal, `name value goal met|missed`
+	@dpkg -s libvips42 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvips42 >/dev/null; }
+	@$(PY) scripts/bench/quick.py
 
 BASE_URL ?= http://127.0.0.1:8000
 .PHONY: smoke-test

@@ -14,7 +14,10 @@ from chalicelib.api.auth import auth_api
 from chalicelib.api.docs import docs_api
 from chalicelib.api.health import health_api
 from chalicelib.api.images import images_api
+from chalicelib.api.integrity import integrity_api
+from chalicelib.api.large_uploads import large_uploads_api
 from chalicelib.api.middleware import error_envelope, observe
+from chalicelib.api.tokens import tokens_api
 from chalicelib.settings import get_settings
 
 logs.configure(get_settings().log_level)  # JSON lines with the correlation id (chalicelib/logs.py)
@@ -31,8 +34,11 @@ app.api.cors = CORSConfig(
 )
 app.register_blueprint(health_api)
 app.register_blueprint(images_api)
+app.register_blueprint(large_uploads_api)
+app.register_blueprint(integrity_api)
 app.register_blueprint(docs_api)
 app.register_blueprint(auth_api)
+app.register_blueprint(tokens_api)
 
 
 # The first registered is the outermost: observe sees the final, enveloped response.

@@ -19,12 +19,14 @@ return ``(ok, reason)`` pairs, and translate third-party exceptions at their bou
     │   ├── DeleteTokenRequired         DELETE_TOKEN_REQUIRED
     │   ├── InvalidDeleteToken          INVALID_DELETE_TOKEN
     │   ├── NotOwner                    FORBIDDEN
-    │   └── QuotaExceeded               QUOTA_EXCEEDED
+    │   ├── QuotaExceeded               QUOTA_EXCEEDED
+    │   └── InsufficientScope           INSUFFICIENT_SCOPE    (an API token without the scope the route needs)
     ├── NotFound (404)
     │   ├── ImageNotFound               IMAGE_NOT_FOUND
     │   ├── ThumbnailNotReady           THUMBNAIL_NOT_READY
     │   ├── RouteNotFound               NOT_FOUND
-    │   └── UserNotFound                USER_NOT_FOUND
+    │   ├── UserNotFound                USER_NOT_FOUND
+    │   └── ApiTokenNotFound            API_TOKEN_NOT_FOUND
     ├── Conflict (409)
     │   ├── EmailTaken                  EMAIL_ALREADY_REGISTERED
     │   └── ImageNotPending             IMAGE_NOT_PENDING
@@ -64,10 +66,12 @@ class ErrorCode(StrEnum):
     INVALID_DELETE_TOKEN = "INVALID_DELETE_TOKEN"
     FORBIDDEN = "FORBIDDEN"
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+    INSUFFICIENT_SCOPE = "INSUFFICIENT_SCOPE"
     IMAGE_NOT_FOUND = "IMAGE_NOT_FOUND"
     THUMBNAIL_NOT_READY = "THUMBNAIL_NOT_READY"
     NOT_FOUND = "NOT_FOUND"
     USER_NOT_FOUND = "USER_NOT_FOUND"
+    API_TOKEN_NOT_FOUND = "API_TOKEN_NOT_FOUND"
     EMAIL_ALREADY_REGISTERED = "EMAIL_ALREADY_REGISTERED"
     IMAGE_NOT_PENDING = "IMAGE_NOT_PENDING"
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
@@ -93,6 +97,7 @@ class RejectReason(StrEnum):
     TRUNCATED = "TRUNCATED"
     CORRUPT = "CORRUPT"
     TOO_MANY_PIXELS = "TOO_MANY_PIXELS"
+    CHECKSUM_MISMATCH = "CHECKSUM_MISMATCH"  # the stored bytes are not the ones the uploader declared
 
 
 class AppError(Exception):
@@ -213,6 +218,13 @@ class QuotaExceeded(Forbidden):
     message = "You have reached your image quota."
 
 
+class InsufficientScope(Forbidden):
+    """A personal API token whose scope does not cover the route (or a route API tokens may never use)."""
+
+    code = ErrorCode.INSUFFICIENT_SCOPE
+    message = "This API token's scope does not allow this request."
+
+
 # --- 404 ---------------------------------------------------------------------------------------
 
 
@@ -240,6 +252,11 @@ class RouteNotFound(NotFound):
 class UserNotFound(NotFound):
     code = ErrorCode.USER_NOT_FOUND
     message = "User not found."
+
+
+class ApiTokenNotFound(NotFound):
+    code = ErrorCode.API_TOKEN_NOT_FOUND
+    message = "No such API token."
 
 
 # --- 409 ---------------------------------------------------------------------------------------

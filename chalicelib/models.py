@@ -24,6 +24,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
@@ -86,6 +87,11 @@ class ImageRecord(Model):
     expires_at = NumberAttribute(null=True)  # DynamoDB TTL (epoch seconds); only on pending records
     request_id = UnicodeAttribute(null=True)  # correlation id of the request that created it
     duplicate_of = UnicodeAttribute(null=True)  # the owner's earlier ready image with the same bytes
+    upload_id = UnicodeAttribute(null=True)  # open S3 multipart upload of a pending large file
+    part_size = NumberAttribute(null=True)  # its part size (every part but the last)
+    expected_sha256 = UnicodeAttribute(null=True)  # hex SHA-256 the uploader declared; checked by the processor
+    display_key = UnicodeAttribute(null=True)  # display rendition (HEIC/AVIF): what browsers are shown
+    digests = MapAttribute[str, Any](null=True)  # {"file": hex, "150": hex, ...}: stored objects, for verify
 
     owner_index = OwnerIndex()
     gallery_index = GalleryIndex()
@@ -124,6 +130,31 @@ class UserRecord(Model):
     token_version = NumberAttribute(default=0)
     # DynamoDB TTL (epoch seconds): only on ``throttle#`` items (sign-in failures per address and source).
     expires_at = NumberAttribute(null=True)
+    # Ids of the user's personal API tokens (their items are ``ApiTokenRecord``s in this same table): DynamoDB
+    # cannot query a table by a non-key attribute, so the user item lists them.
+    api_tokens = UnicodeSetAttribute(null=True)
+
+
+class ApiTokenRecord(Model):
+    """A personal API token (``kind == "apitoken"``), an item of the users table with id ``apitoken#<token id>``.
+
+    Only the SHA-256 of the secret is stored. Living in the users table keeps tokens beside the user they belong
+    to without another table to provision; ``chalicelib.auth.token_store`` is the only code that touches them.
+    """
+
+    class Meta:
+        table_name = "chitram-users"
+        billing_mode = "PAY_PER_REQUEST"
+
+    id = UnicodeAttribute(hash_key=True)  # "apitoken#<token id>"
+    kind = UnicodeAttribute(default="apitoken")
+    user_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    scope = UnicodeAttribute()  # upload | read | full
+    secret_hash = UnicodeAttribute()  # SHA-256 (hex) of the whole token string
+    created_at = UnicodeAttribute()  # ISO-8601 UTC
+    token_expires_at = NumberAttribute(null=True)  # epoch seconds; None = never
+    last_used_at = NumberAttribute(null=True)  # epoch seconds, written at most once a minute
 
 
 ALL_MODELS: tuple[type[Model], ...] = (ImageRecord, UserRecord)
@@ -133,7 +164,12 @@ def bind_tables(settings: Settings) -> None:
     """Point the models at this stage's tables and region (idempotent, cheap), with the same short timeouts and
     bounded attempts as every other AWS client (``chalicelib/clients.py``; PynamoDB's own defaults are 15 s to
     connect, 30 s to read and 4 attempts)."""
-    for model, name in ((ImageRecord, settings.images_table), (UserRecord, settings.users_table)):
+    bound: tuple[tuple[type[Model], str], ...] = (
+        (ImageRecord, settings.images_table),
+        (UserRecord, settings.users_table),
+        (ApiTokenRecord, settings.users_table),  # items in the users table
+    )
+    for model, name in bound:
         meta: Any = model.Meta
         if meta.table_name != name or getattr(meta, "region", None) != settings.region:
             meta.table_name = name
@@ -156,5 +192,6 @@ def connection(region: str) -> Connection:
 
 def reset_connections() -> None:
     """Drop PynamoDB's cached connections so the next call picks up the current endpoint environment."""
-    for model in ALL_MODELS:
+    models: tuple[type[Model], ...] = (*ALL_MODELS, ApiTokenRecord)
+    for model in models:
         model._connection = None

@@ -21,13 +21,14 @@ from typing import Any, cast
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 from pynamodb.expressions.update import Action
 
+from chalicelib import catalog
 from chalicelib.errors import ImageNotFound, ImageNotPending, InvalidCursor, MetadataUnavailable
 from chalicelib.models import ImageRecord
 
 log = logging.getLogger(__name__)
 
 PENDING, READY, REJECTED = "pending", "ready", "rejected"
-VISIBILITIES = ("public", "unlisted", "private")
+VISIBILITIES = catalog.VISIBILITIES  # re-exported: the catalog owns the list
 DUPLICATE_CANDIDATES = 25  # same-content images looked at per check (keys-only index, then one batch read)
 
 
@@ -41,7 +42,7 @@ class Image:
     content_type: str
     size: int
     created_at: str
-    visibility: str = "public"
+    visibility: str = catalog.DEFAULT_VISIBILITY
     owner: str | None = None
     width: int | None = None
     height: int | None = None
@@ -55,6 +56,11 @@ class Image:
     expires_at: int | None = None
     request_id: str | None = None
     duplicate_of: str | None = None
+    upload_id: str | None = None
+    part_size: int | None = None
+    expected_sha256: str | None = None
+    digests: dict[str, str] = field(default_factory=dict)
+    display_key: str | None = None
 
     @property
     def created_key(self) -> str:
@@ -95,6 +101,11 @@ def _to_image(record: ImageRecord) -> Image:
         expires_at=None if record.expires_at is None else int(record.expires_at),
         request_id=record.request_id,
         duplicate_of=record.duplicate_of,
+        upload_id=record.upload_id,
+        part_size=None if record.part_size is None else int(record.part_size),
+        expected_sha256=record.expected_sha256,
+        digests=dict(record.digests.as_dict()) if record.digests is not None else {},
+        display_key=record.display_key,
     )
 
 
@@ -174,6 +185,11 @@ class ImageRecords:
             expires_at=image.expires_at,
             request_id=image.request_id,
             duplicate_of=image.duplicate_of,
+            upload_id=image.upload_id,
+            part_size=image.part_size,
+            expected_sha256=image.expected_sha256,
+            digests=image.digests or None,
+            display_key=image.display_key,
         )
         with _translate(image.id):
             record.save(condition=ImageRecord.id.does_not_exist())
@@ -198,6 +214,9 @@ class ImageRecords:
             if ready.duplicate_of
             else ImageRecord.duplicate_of.remove(),
             ImageRecord.expires_at.remove(),
+            ImageRecord.upload_id.remove(),
+            ImageRecord.digests.set(ready.digests) if ready.digests else ImageRecord.digests.remove(),
+            ImageRecord.display_key.set(ready.display_key) if ready.display_key else ImageRecord.display_key.remove(),
             ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
         ]
         with _translate(pending.id):

@@ -6,12 +6,17 @@ it again):
     originals/{id}            what a browser uploads with the presigned POST; deleted once processed
     files/{id}.{ext}          the served copy (location metadata removed)
     thumbs/{id}/{size}.{ext}  thumbnails, 150/300/600 on the longest side
+    thumbs/{id}/display.{ext} the display rendition of a format browsers cannot show (HEIC, AVIF), <= 2560
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -45,6 +50,11 @@ def thumbnail_key(image_id: str, size: int, extension: str) -> str:
     return f"{THUMBS_PREFIX}{image_id}/{size}.{extension}"
 
 
+def display_key(image_id: str, extension: str) -> str:
+    """The display rendition (formats browsers cannot show) lives beside the thumbnails."""
+    return f"{THUMBS_PREFIX}{image_id}/display.{extension}"
+
+
 def image_id_from_original_key(key: str) -> str | None:
     """The image id an ``originals/`` key names, or None for any other key (nested paths included)."""
     if not key.startswith(ORIGINALS_PREFIX):
@@ -68,6 +78,31 @@ def download_name(filename: str, key: str) -> str:
     return f"{stem}.{extension}" if extension else stem
 
 
+@dataclass(frozen=True)
+class StoredPart:
+    """One uploaded part of an open multipart upload, as the store reports it."""
+
+    part_number: int
+    size: int
+    etag: str
+    sha256_b64: str | None = None
+
+
+def sha256_b64_from_hex(hex_digest: str) -> str:
+    """The base64 form S3's ``x-amz-checksum-sha256`` wants, from a hex SHA-256."""
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+
+
+def is_sha256_b64(value: object) -> bool:
+    """True for the standard base64 of exactly 32 bytes (what a part's checksum header carries)."""
+    if not isinstance(value, str) or len(value) != 44:
+        return False
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
 def content_disposition(filename: str) -> str:
     """``inline`` with an RFC 6266/5987 filename: ASCII fallback plus the UTF-8 original."""
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "").replace("?", "_")
@@ -85,21 +120,34 @@ class Storage:
     def client(self) -> S3Client:
         return self._client or clients.s3()
 
-    def presign_upload(self, key: str, *, content_type: str, size: int, expires_seconds: int) -> PresignedPost:
+    def presign_upload(
+        self,
+        key: str,
+        *,
+        content_type: str,
+        size: int,
+        expires_seconds: int,
+        sha256_b64: str | None = None,
+    ) -> PresignedPost:
         """A POST form bound to one key, the exact Content-Type and exactly ``size`` bytes (the claimed size).
 
         The quota is reserved at the claim, so a form that admitted more than was claimed would let an owner
         store past the quota by claiming one byte. S3 (and LocalStack) enforce the range; moto does not, so the
-        processor refuses an original larger than its claim as well."""
+        processor refuses an original larger than its claim as well. With ``sha256_b64`` the form also carries
+        the object's SHA-256 (fields and policy), so the store itself refuses bytes that do not match it.
+        """
+        fields: dict[str, Any] = {"Content-Type": content_type}
+        conditions: list[Any] = [{"Content-Type": content_type}, ["content-length-range", size, size]]
+        if sha256_b64:
+            checksum = {"x-amz-checksum-algorithm": "SHA256", "x-amz-checksum-sha256": sha256_b64}
+            fields.update(checksum)
+            conditions += [{name: value} for name, value in checksum.items()]
         try:
             post = self.client.generate_presigned_post(
                 Bucket=self.bucket,
                 Key=key,
-                Fields={"Content-Type": content_type},
-                Conditions=[
-                    {"Content-Type": content_type},
-                    ["content-length-range", size, size],
-                ],
+                Fields=fields,
+                Conditions=conditions,
                 ExpiresIn=expires_seconds,
             )
         except (BotoCoreError, ClientError) as exc:
@@ -173,11 +221,137 @@ class Storage:
             raise StorageUnavailable() from exc
         return True
 
+    def sha256_of(self, key: str, *, chunk_bytes: int = 1024 * 1024) -> str:
+        """The hex SHA-256 of the object as stored now, read in chunks (never whole into memory)."""
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING_CODES:
+                raise ImageNotFound(key=key) from exc
+            raise StorageUnavailable() from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable() from exc
+        digest = hashlib.sha256()
+        body = response["Body"]
+        try:
+            for chunk in iter(lambda: body.read(chunk_bytes), b""):
+                digest.update(chunk)
+        except (BotoCoreError, ClientError, OSError) as exc:
+            raise StorageUnavailable() from exc
+        finally:
+            body.close()
+        return digest.hexdigest()
+
+    # --- multipart uploads (large files: the browser sends parts straight to the store) --------------------
+
+    def create_multipart(self, key: str, *, content_type: str) -> str:
+        """Open a multipart upload whose parts must each carry a SHA-256 checksum; returns its upload id."""
+        with _storage_errors():
+            response = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ContentType=content_type, ChecksumAlgorithm="SHA256"
+            )
+        return response["UploadId"]
+
+    def presign_part(self, key: str, upload_id: str, part_number: int, *, sha256_b64: str, expires_seconds: int) -> str:
+        """A presigned UploadPart URL with the part's checksum in its signed headers: other bytes are refused."""
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "UploadId": upload_id,
+            "PartNumber": part_number,
+            "ChecksumSHA256": sha256_b64,
+        }
+        with _storage_errors():
+            return self.client.generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_seconds)
+
+    def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
+        """Every part the store holds for the upload; ``ImageNotFound`` when the upload is gone (aborted/done)."""
+        parts: list[StoredPart] = []
+        marker = 0
+        while True:
+            try:
+                response = self.client.list_parts(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+                )
+            except ClientError as exc:
+                if _error_code(exc) in {"NoSuchUpload", *_MISSING_CODES}:
+                    raise ImageNotFound(key=key) from exc
+                raise StorageUnavailable() from exc
+            except BotoCoreError as exc:
+                raise StorageUnavailable() from exc
+            for part in response.get("Parts", []):
+                parts.append(
+                    StoredPart(
+                        part_number=int(part["PartNumber"]),
+                        size=int(part["Size"]),
+                        etag=str(part["ETag"]),
+                        sha256_b64=part.get("ChecksumSHA256"),
+                    )
+                )
+            if not response.get("IsTruncated"):
+                return parts
+            marker = int(response.get("NextPartNumberMarker", 0))
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[StoredPart]) -> None:
+        """Join the parts into the object (which then raises the ObjectCreated event like any upload)."""
+        listed: list[dict[str, Any]] = []
+        for part in sorted(parts, key=lambda p: p.part_number):
+            entry: dict[str, Any] = {"PartNumber": part.part_number, "ETag": part.etag}
+            if part.sha256_b64:
+                entry["ChecksumSHA256"] = part.sha256_b64
+            listed.append(entry)
+        try:
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": listed},  # type: ignore[typeddict-item]
+            )
+        except ClientError as exc:
+            if _error_code(exc) == "NoSuchUpload":
+                raise ImageNotFound(key=key) from exc
+            raise StorageUnavailable() from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable() from exc
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop the upload and every part it holds; an upload already gone is fine (idempotent)."""
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if _error_code(exc) in {"NoSuchUpload", *_MISSING_CODES}:
+                return
+            raise StorageUnavailable() from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable() from exc
+
+    def incomplete_multipart_uploads(self, prefix: str = ORIGINALS_PREFIX) -> list[tuple[str, str, str]]:
+        """(key, upload id, initiated ISO time) of every open multipart upload under ``prefix``."""
+        found: list[tuple[str, str, str]] = []
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        while True:
+            with _storage_errors():
+                response = self.client.list_multipart_uploads(**kwargs)
+            for upload in response.get("Uploads", []):
+                initiated = upload.get("Initiated")
+                found.append((str(upload["Key"]), str(upload["UploadId"]), initiated.isoformat() if initiated else ""))
+            if not response.get("IsTruncated"):
+                return found
+            kwargs.update(KeyMarker=response.get("NextKeyMarker"), UploadIdMarker=response.get("NextUploadIdMarker"))
+
     def ping(self) -> None:
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except (BotoCoreError, ClientError) as exc:
             raise StorageUnavailable() from exc
+
+
+@contextlib.contextmanager
+def _storage_errors() -> Iterator[None]:
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        raise StorageUnavailable() from exc
 
 
 def _error_code(exc: ClientError) -> str:

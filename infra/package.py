@@ -60,6 +60,7 @@ REQUIRED_TOP_LEVEL = (
     "app.py",
     "chalicelib",
     "PIL",
+    "pillow_heif",
     "pynamodb",
     "jwt",
     "cryptography",
@@ -116,35 +117,50 @@ def _pip_download(args: list[str], *, offline: bool) -> None:
         raise PackageError(f"pip download failed{hint}:\n{result.stderr.strip()[-2000:]}")
 
 
+def vendored_wheels() -> list[tuple[str, str]]:
+    """(project, version) of every wheel pinned in infra/vendor.txt (Pillow first)."""
+    pins = [
+        (match.group(1), match.group(2))
+        for line in VENDOR_REQUIREMENTS.read_text().splitlines()
+        if (match := re.match(r"^\s*([A-Za-z0-9_.-]+)==([^\s;]+)", line))
+    ]
+    if not pins:
+        raise PackageError(f"{VENDOR_REQUIREMENTS} pins no wheel")
+    return pins
+
+
 def vendored_wheel_name() -> tuple[str, str]:
-    """(project, version) pinned in infra/vendor.txt."""
-    for line in VENDOR_REQUIREMENTS.read_text().splitlines():
-        match = re.match(r"^\s*([A-Za-z0-9_.-]+)==([^\s;]+)", line)
-        if match:
-            return match.group(1), match.group(2)
-    raise PackageError(f"{VENDOR_REQUIREMENTS} pins no wheel")
+    """(project, version) of the first wheel pinned in infra/vendor.txt (Pillow)."""
+    return vendored_wheels()[0]
+
+
+def _wheel_file(project: str, version: str) -> Path:
+    prefix = f"{project}-{version}-".lower().replace("-", "_")
+    wheels = sorted(p for p in WHEELHOUSE.glob("*.whl") if p.name.lower().replace("-", "_").startswith(prefix))
+    if len(wheels) != 1:
+        raise PackageError(f"expected one {project} {version} wheel in {WHEELHOUSE}, found {wheels}")
+    return wheels[0]
 
 
 def vendor(*, offline: bool = False) -> Path:
-    """Unpack the pinned Pillow wheel into vendor/; a no-op when it is already there. Returns the wheel."""
-    project, version = vendored_wheel_name()
+    """Unpack the pinned wheels (Pillow, pillow-heif) into vendor/; a no-op when they are already there.
+
+    Returns the Pillow wheel."""
     _pip_download(["--no-deps", "--require-hashes", "-r", str(VENDOR_REQUIREMENTS)], offline=offline)
-    prefix = f"{project.lower()}-{version}-"
-    wheels = sorted(p for p in WHEELHOUSE.glob("*.whl") if p.name.lower().startswith(prefix))
-    if len(wheels) != 1:
-        raise PackageError(f"expected one {project} {version} wheel in {WHEELHOUSE}, found {wheels}")
-    wheel = wheels[0]
-    if VENDOR_STAMP.exists() and VENDOR_STAMP.read_text() == wheel.name and (VENDOR / "PIL").is_dir():
-        return wheel
+    wheels = [_wheel_file(project, version) for project, version in vendored_wheels()]
+    stamp = "\n".join(wheel.name for wheel in wheels)
+    if VENDOR_STAMP.exists() and VENDOR_STAMP.read_text() == stamp and (VENDOR / "PIL").is_dir():
+        return wheels[0]
     # vendor/ holds only what this step unpacks (everything in it is copied into the zip).
     if VENDOR.exists():
         shutil.rmtree(VENDOR)
     VENDOR.mkdir()
-    with zipfile.ZipFile(wheel) as archive:
-        archive.extractall(VENDOR)
-    VENDOR_STAMP.write_text(wheel.name)
-    log.info("vendored %s", wheel.name)
-    return wheel
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(VENDOR)
+        log.info("vendored %s", wheel.name)
+    VENDOR_STAMP.write_text(stamp)
+    return wheels[0]
 
 
 def wheelhouse() -> None:

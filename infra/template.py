@@ -35,6 +35,7 @@ if str(HERE.parent) not in sys.path:
 # The template takes these from the code itself, so the two cannot drift apart.
 from chalicelib.metrics import NAMESPACE  # noqa: E402
 from chalicelib.queues import DEAD_LETTER_RETENTION_DAYS, MAX_RECEIVE_COUNT, ORIGINALS_RETENTION_DAYS  # noqa: E402
+from chalicelib.site_headers import cloudfront_security_headers_config  # noqa: E402
 from chalicelib.storage import ORIGINALS_PREFIX  # noqa: E402
 
 TEMPLATE_PATH = HERE / "template.json"
@@ -142,7 +143,7 @@ def storage_resources() -> Json:
                     "CorsRules": [
                         {
                             "AllowedOrigins": [ref("SiteOrigin")],
-                            "AllowedMethods": ["GET", "HEAD", "POST"],
+                            "AllowedMethods": ["GET", "HEAD", "POST", "PUT"],
                             "AllowedHeaders": ["*"],
                             "ExposedHeaders": ["ETag"],
                             "MaxAge": 600,
@@ -730,7 +731,19 @@ def site_resources() -> Json:
                         "Compress": True,
                         # The managed "CachingOptimized" policy.
                         "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+                        "ResponseHeadersPolicyId": ref("SiteSecurityHeaders"),
                     },
+                }
+            },
+        },
+        # The site's security headers (CSP with frame-ancestors, X-Frame-Options, HSTS, ...), declared once in
+        # chalicelib/site_headers.py: the pages carry no <meta> copy, and the local web server sends the same.
+        "SiteSecurityHeaders": {
+            "Type": "AWS::CloudFront::ResponseHeadersPolicy",
+            "Properties": {
+                "ResponseHeadersPolicyConfig": {
+                    "Name": sub("${AWS::StackName}-site-security"),
+                    "SecurityHeadersConfig": cloudfront_security_headers_config(),
                 }
             },
         },

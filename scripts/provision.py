@@ -82,6 +82,7 @@ def ensure_bucket(s3: S3Client, settings: Settings, queue_arn: str) -> None:
         if exc.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
             raise
     s3.put_bucket_cors(Bucket=settings.bucket_name, CORSConfiguration=bucket_cors(settings.site_origin))
+    s3.put_bucket_lifecycle_configuration(Bucket=settings.bucket_name, LifecycleConfiguration=bucket_lifecycle())
     s3.put_bucket_notification_configuration(
         Bucket=settings.bucket_name,
         NotificationConfiguration={
@@ -97,13 +98,35 @@ def ensure_bucket(s3: S3Client, settings: Settings, queue_arn: str) -> None:
     )
 
 
+def bucket_lifecycle() -> Any:
+    """The rules infra/template.py gives the deployed bucket: abandoned originals and multipart parts go after a
+    day (parts of an unfinished multipart upload are invisible to listings but cost storage)."""
+    return {
+        "Rules": [
+            {
+                "ID": "expire-abandoned-originals",
+                "Status": "Enabled",
+                "Filter": {"Prefix": ORIGINALS_PREFIX},
+                "Expiration": {"Days": 1},
+            },
+            {
+                "ID": "abort-incomplete-multipart-uploads",
+                "Status": "Enabled",
+                "Filter": {"Prefix": ""},
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+            },
+        ]
+    }
+
+
 def bucket_cors(site_origin: str) -> Any:
-    """The site may POST uploads straight to the bucket and GET what the API links to; no other origin."""
+    """The site may POST uploads (and PUT the parts of multipart uploads) straight to the bucket and GET what the
+    API links to; no other origin. ETag is exposed: a multipart upload names each part by it."""
     return {
         "CORSRules": [
             {
                 "AllowedOrigins": [site_origin],
-                "AllowedMethods": ["GET", "HEAD", "POST"],
+                "AllowedMethods": ["GET", "HEAD", "POST", "PUT"],
                 "AllowedHeaders": ["*"],
                 "ExposeHeaders": ["ETag"],
                 "MaxAgeSeconds": 600,

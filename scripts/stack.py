@@ -1,10 +1,11 @@
 """The whole product on one machine, no account and no Docker: ``make run`` calls this; the tests import it.
 
 Starts, in order, each as its own process on 127.0.0.1: moto's server (S3, SQS, DynamoDB), the resources
-(``scripts/provision.py``), three ``redis-server`` nodes, the API (``chalice local --no-autoreload``), the worker
-(``scripts/worker.py``, the SQS event source) and the web front end (``scripts/webserver.py``). Ctrl-C or SIGTERM
-stops all of them; each child also gets SIGTERM from the kernel if this process dies (PR_SET_PDEATHSIG), so no
-orphan survives. With ``--s3-sqs-endpoint`` (LocalStack), S3 and SQS go there and DynamoDB stays on moto.
+(``scripts/provision.py``), three ``redis-server`` nodes, the API (``chalice local --no-autoreload``, through
+``scripts/local_api.py`` for a real listen backlog), the worker (``scripts/worker.py``, the SQS event source) and
+the web front end (``scripts/webserver.py``). Ctrl-C or SIGTERM stops all of them; each child also gets SIGTERM
+from the kernel if this process dies (PR_SET_PDEATHSIG), so no orphan survives. With ``--s3-sqs-endpoint``
+(LocalStack), S3 and SQS go there and DynamoDB stays on moto.
 
     python scripts/stack.py [--port 8000] [--web-port 8080] [--moto-port 5000] [--s3-sqs-endpoint URL]
 """
@@ -196,8 +197,8 @@ class Stack:
         api = self.spawn(
             "api",
             [
-                str(BIN / "chalice"),
-                "local",
+                sys.executable,
+                "scripts/local_api.py",  # chalice local with a listen backlog for concurrent clients
                 "--no-autoreload",
                 "--stage",
                 "local",

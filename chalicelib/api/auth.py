@@ -14,13 +14,13 @@ from urllib.parse import parse_qs
 from chalice.app import Blueprint, Response
 
 from chalicelib import composition
-from chalicelib.api import bodies, context
-from chalicelib.api.openapi import _errors, _json, _ref
+from chalicelib.api import bodies, context, presenters
+from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
 from chalicelib.auth.store import User
 from chalicelib.auth.tokens import IssuedToken
 from chalicelib.errors import RequestTooLarge, ValidationFailed
-from chalicelib.services.users import describe_user
+from chalicelib.settings import Settings
 
 auth_api = Blueprint(__name__)
 
@@ -43,7 +43,7 @@ def _token_body(token: IssuedToken) -> dict[str, Any]:
 
 
 def _signed_in(user: User, token: IssuedToken, status: int = 200) -> Response:
-    return json_response({"user": describe_user(user), **_token_body(token)}, status=status)
+    return json_response({"user": presenters.describe_user(user), **_token_body(token)}, status=status)
 
 
 @auth_api.route("/api/v1/auth/register", methods=["POST"], content_types=["application/json"])
@@ -83,7 +83,10 @@ def token() -> Response:
 @handles_errors
 def me() -> Response:
     caller = context.require_principal(auth_api.current_request)
-    return json_response(composition.user_service().profile(caller))
+    profile = composition.user_service().profile(caller)
+    if caller.api_token is not None:
+        profile["api_token"] = {"id": caller.api_token.token_id, "scope": caller.api_token.scope}
+    return json_response(profile)
 
 
 @auth_api.route("/api/v1/auth/password-reset", methods=["POST"], content_types=["application/json"])
@@ -117,143 +120,142 @@ def my_images() -> Response:
         cursor=bodies.query(request, "cursor"),
     )
     service = composition.image_service()
-    items = [service.describe_for(image, viewer) for image in page.items]
-    return json_response({"items": items, "next_cursor": page.next_cursor})
+    items = [presenters.describe_for(image, viewer, service.owner_links(image, viewer)) for image in page.items]
+    return json_response(presenters.page(items, page))
 
 
-# --- OpenAPI: these routes' part of the published document (chalicelib.api.docs merges it in) -----------------
-
-_PASSWORD = {"type": "string", "minLength": 8, "description": "8 characters to 72 bytes (UTF-8)"}
-_CREDENTIALS = {
-    "type": "object",
-    "required": ["email", "password"],
-    "properties": {"email": {"type": "string", "format": "email"}, "password": _PASSWORD},
-}
-_ACCEPTED = {"type": "object", "properties": {"message": {"type": "string"}}}
-_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+# --- OpenAPI: these routes' part of the published document (chalicelib.api.docs assembles it) -----------------
 
 
-def _body(schema: dict[str, Any], content_type: str = "application/json") -> dict[str, Any]:
-    return {"required": True, "content": {content_type: {"schema": schema}}}
+def openapi_section(settings: Settings) -> oa.Section:
+    return oa.Section(paths=_paths(settings), schemas=_schemas())
 
 
-OPENAPI_SCHEMAS: dict[str, Any] = {
-    "User": {
-        "type": "object",
-        "required": ["id", "email", "created_at", "provider"],
-        "properties": {
-            "id": {"type": "string"},
-            "email": {"type": "string"},
-            "created_at": {"type": "string", "format": "date-time"},
-            "provider": {"type": "string", "enum": ["local", "oidc"]},
-        },
-    },
-    "AccessToken": {
-        "type": "object",
-        "required": ["access_token", "token_type"],
-        "properties": {
-            "access_token": {"type": "string"},
-            "token_type": {"type": "string", "const": "bearer"},
-            "expires_in": {"type": "integer", "description": "Seconds"},
-        },
-    },
-    "SignedIn": {
-        "allOf": [
-            _ref("AccessToken"),
-            {"type": "object", "required": ["user"], "properties": {"user": _ref("User")}},
-        ]
-    },
-    "Profile": {
-        "type": "object",
-        "required": ["id", "provider", "usage", "quota"],
-        "properties": {
-            "id": {"type": "string"},
-            "email": {"type": ["string", "null"]},
-            "provider": {"type": "string", "enum": ["local", "oidc"]},
-            "created_at": {"type": ["string", "null"]},
-            "usage": {
-                "type": "object",
-                "properties": {"image_count": {"type": "integer"}, "bytes_used": {"type": "integer"}},
-            },
-            "quota": {
-                "type": "object",
-                "properties": {"max_images": {"type": ["integer", "null"]}, "max_bytes": {"type": ["integer", "null"]}},
-            },
-        },
-    },
-}
-
-OPENAPI_PATHS: dict[str, Any] = {
-    "/api/v1/auth/register": {
-        "post": {
-            "summary": "Create a local account (email lower-cased, unique) and sign in",
-            "requestBody": _body(_CREDENTIALS),
-            "responses": {"201": _json(_ref("SignedIn"), "Registered"), **_errors(400, 401, 409, 429)},
-        }
-    },
-    "/api/v1/auth/login": {
-        "post": {
-            "summary": "Sign in with email and password (JSON)",
-            "requestBody": _body(_CREDENTIALS),
-            "responses": {"200": _json(_ref("SignedIn"), "Signed in"), **_errors(400, 401, 403, 429)},
-        }
-    },
-    "/api/v1/auth/token": {
-        "post": {
-            "summary": "OAuth2 password grant: form fields username (the email) and password",
-            "requestBody": _body(
-                {
-                    "type": "object",
-                    "required": ["username", "password"],
-                    "properties": {
-                        "grant_type": {"type": "string", "const": "password"},
-                        "username": {"type": "string"},
-                        "password": {"type": "string"},
-                    },
+def _paths(settings: Settings) -> oa.Json:
+    credentials = oa.object_schema(
+        {"email": {"type": "string", "format": "email"}, "password": oa.password_schema()},
+        required=["email", "password"],
+    )
+    accepted = oa.object_schema({"message": {"type": "string"}})
+    return {
+        "/api/v1/auth/register": {
+            "post": {
+                "summary": "Create a local account (email lower-cased, unique) and sign in",
+                "requestBody": oa.json_body(credentials),
+                "responses": {
+                    "201": oa.json_response(oa.ref("SignedIn"), "Registered"),
+                    **oa.error_responses(400, 401, 409, 429),
                 },
-                "application/x-www-form-urlencoded",
-            ),
-            "responses": {"200": _json(_ref("AccessToken"), "Signed in"), **_errors(400, 401, 403, 429)},
-        }
-    },
-    "/api/v1/auth/me": {
-        "get": {
-            "summary": "The signed-in user, usage and quota",
-            "security": _BEARER,
-            "responses": {"200": _json(_ref("Profile"), "Who am I"), **_errors(401)},
-        }
-    },
-    "/api/v1/auth/password-reset": {
-        "post": {
-            "summary": "Mail a single-use reset link if the address is registered (always 202)",
-            "requestBody": _body(
-                {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}}}
-            ),
-            "responses": {"202": _json(_ACCEPTED, "Accepted"), **_errors(400, 401, 429)},
-        }
-    },
-    "/api/v1/auth/password-reset/confirm": {
-        "post": {
-            "summary": "Set a new password with a reset token",
-            "requestBody": _body(
-                {
-                    "type": "object",
-                    "required": ["token", "new_password"],
-                    "properties": {"token": {"type": "string"}, "new_password": _PASSWORD},
-                }
-            ),
-            "responses": {"200": _json(_ACCEPTED, "Password changed"), **_errors(400, 401)},
-        }
-    },
-    "/api/v1/users/me/images": {
-        "get": {
-            "summary": "My images (every visibility and status), newest first",
-            "security": _BEARER,
-            "parameters": [
-                {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
-                {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
-            ],
-            "responses": {"200": _json(_ref("ImagePage"), "A page"), **_errors(400, 401)},
-        }
-    },
-}
+            }
+        },
+        "/api/v1/auth/login": {
+            "post": {
+                "summary": "Sign in with email and password (JSON)",
+                "requestBody": oa.json_body(credentials),
+                "responses": {
+                    "200": oa.json_response(oa.ref("SignedIn"), "Signed in"),
+                    **oa.error_responses(400, 401, 403, 429),
+                },
+            }
+        },
+        "/api/v1/auth/token": {
+            "post": {
+                "summary": "OAuth2 password grant: form fields username (the email) and password",
+                "requestBody": oa.json_body(
+                    oa.object_schema(
+                        {
+                            "grant_type": {"type": "string", "const": "password"},
+                            "username": {"type": "string"},
+                            "password": {"type": "string"},
+                        },
+                        required=["username", "password"],
+                    ),
+                    "application/x-www-form-urlencoded",
+                ),
+                "responses": {
+                    "200": oa.json_response(oa.ref("AccessToken"), "Signed in"),
+                    **oa.error_responses(400, 401, 403, 429),
+                },
+            }
+        },
+        "/api/v1/auth/me": {
+            "get": {
+                "summary": "The signed-in user, usage and quota",
+                "security": oa.BEARER,
+                "responses": {"200": oa.json_response(oa.ref("Profile"), "Who am I"), **oa.error_responses(401)},
+            }
+        },
+        "/api/v1/auth/password-reset": {
+            "post": {
+                "summary": "Mail a single-use reset link if the address is registered (always 202)",
+                "requestBody": oa.json_body(oa.object_schema({"email": {"type": "string"}}, required=["email"])),
+                "responses": {"202": oa.json_response(accepted, "Accepted"), **oa.error_responses(400, 401, 429)},
+            }
+        },
+        "/api/v1/auth/password-reset/confirm": {
+            "post": {
+                "summary": "Set a new password with a reset token",
+                "requestBody": oa.json_body(
+                    oa.object_schema(
+                        {"token": {"type": "string"}, "new_password": oa.password_schema()},
+                        required=["token", "new_password"],
+                    )
+                ),
+                "responses": {
+                    "200": oa.json_response(accepted, "Password changed"),
+                    **oa.error_responses(400, 401),
+                },
+            }
+        },
+        "/api/v1/users/me/images": {
+            "get": {
+                "summary": "My images (every visibility and status), newest first",
+                "security": oa.BEARER,
+                "parameters": oa.page_params(settings),
+                "responses": {"200": oa.json_response(oa.ref("ImagePage"), "A page"), **oa.error_responses(400, 401)},
+            }
+        },
+    }
+
+
+def _schemas() -> oa.Json:
+    provider = {"type": "string", "enum": ["local", "oidc"]}
+    return {
+        "User": oa.object_schema(
+            {
+                "id": {"type": "string"},
+                "email": {"type": "string"},
+                "created_at": {"type": "string", "format": "date-time"},
+                "provider": provider,
+            },
+            required=["id", "email", "created_at", "provider"],
+        ),
+        "AccessToken": oa.object_schema(
+            {
+                "access_token": {"type": "string"},
+                "token_type": {"type": "string", "const": "bearer"},
+                "expires_in": {"type": "integer", "description": "Seconds"},
+            },
+            required=["access_token", "token_type"],
+        ),
+        "SignedIn": {
+            "allOf": [oa.ref("AccessToken"), oa.object_schema({"user": oa.ref("User")}, required=["user"])],
+        },
+        "Profile": oa.object_schema(
+            {
+                "id": {"type": "string"},
+                "email": {"type": ["string", "null"]},
+                "provider": provider,
+                "created_at": {"type": ["string", "null"]},
+                "api_token": {
+                    **oa.object_schema({"id": {"type": "string"}, "scope": {"type": "string"}}),
+                    "description": "Present when a personal API token made the request",
+                },
+                "usage": oa.object_schema({"image_count": {"type": "integer"}, "bytes_used": {"type": "integer"}}),
+                "quota": oa.object_schema(
+                    {"max_images": {"type": ["integer", "null"]}, "max_bytes": {"type": ["integer", "null"]}}
+                ),
+            },
+            required=["id", "provider", "usage", "quota"],
+        ),
+    }

@@ -7,6 +7,9 @@ Bearer tokens are verified here, in our code, not by an API Gateway authorizer, 
 envelope and ``WWW-Authenticate: Bearer``. No ``Authorization`` header means anonymous; a header that is there
 but does not prove anything (wrong scheme, empty, forged, expired) is a 401, never a silent downgrade to
 anonymous.
+
+A bearer that starts ``chi_`` is a personal API token (``chalicelib.auth.api_tokens``), checked against the
+route's scope here (``chalicelib.api.scopes``); anything else goes to the configured provider (JWTs).
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from typing import Any
 from chalice.app import Request
 
 from chalicelib import composition
+from chalicelib.api.scopes import check_scope
+from chalicelib.auth.api_tokens import looks_like_api_token
 from chalicelib.auth.providers import Principal
-from chalicelib.errors import AuthenticationRequired, InvalidToken
+from chalicelib.errors import AuthenticationRequired, InsufficientScope, InvalidToken
 from chalicelib.services.images import Viewer
 
 # A JWT is a few hundred bytes; anything far longer is junk we should not spend a parser on.
@@ -54,7 +59,19 @@ def principal(request: Request) -> Principal | None:
     token = bearer_token(request)
     if token is None:
         return None
+    if looks_like_api_token(token):
+        caller = composition.api_token_service().authenticate(token)
+        check_scope(caller, request)
+        return caller
     return composition.auth_provider().authenticate(token)
+
+
+def require_session(request: Request) -> Principal:
+    """A signed-in user, not an API token: for account management (tokens never manage the account)."""
+    caller = require_principal(request)
+    if caller.api_token is not None:  # the scope table refuses these routes too; this does not depend on it
+        raise InsufficientScope("API tokens cannot manage the account; sign in with your password instead.")
+    return caller
 
 
 def viewer(request: Request) -> Viewer:

@@ -18,13 +18,14 @@ from typing import Any
 from chalice.app import Blueprint, Response
 
 from chalicelib import composition, queues
+from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
 from chalicelib.errors import AppError, AuthenticationRequired
-from chalicelib.settings import get_settings
+from chalicelib.settings import Settings, get_settings
 
 health_api = Blueprint(__name__)
 
-OPERATOR_TOKEN_HEADER = "X-Operator-Token"  # noqa: S105 - a header name
+OPERATOR_TOKEN_HEADER = "X-Operator-Token"  # noqa: S105 - a header name, not a secret
 # A token is a few dozen characters; the comparison never sees more than this.
 MAX_OPERATOR_TOKEN_CHARS = 512
 
@@ -79,4 +80,36 @@ def health_details() -> Response:
     return json_response(
         {"status": "ok" if essential_up else "unavailable", "stage": settings.stage, "checks": checks},
         status=200 if essential_up else 503,
+    )
+
+
+def openapi_section(settings: Settings) -> oa.Section:
+    """This route's part of the published document (chalicelib.api.docs assembles it)."""
+    return oa.Section(
+        paths={
+            "/health": {
+                "get": {
+                    "summary": "Liveness: cheap, calls no dependency, shows nothing of the inside",
+                    "responses": {
+                        "200": oa.json_response(oa.object_schema({"status": {"type": "string"}}), "Alive"),
+                    },
+                }
+            },
+            "/health/details": {
+                "get": {
+                    "summary": "Operator view (X-Operator-Token): storage, metadata, queues, cache nodes, rate limiter",
+                    "parameters": [oa.header_param(OPERATOR_TOKEN_HEADER, {"type": "string"}, "The operator token")],
+                    "responses": {
+                        "200": oa.json_response(oa.ref("Health"), "Serving"),
+                        "503": oa.json_response(oa.ref("Health"), "Degraded"),
+                        "401": oa.json_response(oa.ref("Error"), "Missing or wrong operator token"),
+                    },
+                }
+            },
+        },
+        schemas={
+            "Health": oa.object_schema(
+                {"status": {"type": "string"}, "stage": {"type": "string"}, "checks": {"type": "object"}}
+            )
+        },
     )

@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from python_multipart import create_form_parser
-from python_multipart.exceptions import FormParserError
-
 from chalicelib.errors import FileTooLarge, ValidationFailed
 
 # The form has one file and a field or two (visibility); a body of thousands of tiny parts is work for nothing.
@@ -28,6 +25,10 @@ def parse_upload(body: bytes, content_type: str | None, *, field: str, max_bytes
     # The whole body (file plus boundaries and headers) may exceed the file by a little, never by much.
     if len(body) > max_bytes + 64 * 1024:
         raise FileTooLarge(max_bytes=max_bytes)
+    # Imported here: only upload requests need the parser, and it costs every cold start ~20-50 ms otherwise.
+    from python_multipart import create_form_parser
+    from python_multipart.exceptions import FormParserError
+
     files: dict[str, Any] = {}
     fields: dict[str, str] = {}
     parts = 0

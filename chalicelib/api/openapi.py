@@ -1,285 +1,183 @@
-"""The OpenAPI 3.1 document of the whole HTTP API, built once from small pieces.
+"""The OpenAPI 3.1 document of the whole HTTP API: a small public builder, and the document's assembly.
 
-A test (tests/functional/test_openapi.py) checks that every route the app registers is documented with the
-same methods, and that nothing is documented that the app does not serve.
+One convention for every route module: next to its views it defines ``openapi_section(settings) -> Section`` with its
+paths and the schemas only it owns, written with the builders below (``ref``, ``json_response``,
+``error_responses``, ``json_body``, ``query_param``, ...). ``chalicelib.api.docs`` lists those functions and
+:func:`build_document` assembles them; a path or schema defined twice is an error, not a silent overwrite.
+
+Product facts are never written here: formats, rendition sizes, visibilities and password rules come from
+``chalicelib.catalog``; upload sizes and page sizes from the settings. The fragments that carry them
+(:func:`visibility_schema`, :func:`content_type_schema`, :func:`thumbnail_size_param`, :func:`page_params`,
+:func:`password_schema`) exist once, here, for every route module to use. Tests check that every route the app
+registers is documented (tests/functional/test_openapi.py) and that the document says what the catalog says
+(tests/functional/test_facts_agree.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from chalicelib import catalog
 from chalicelib.errors import ErrorCode
 
+if TYPE_CHECKING:
+    from chalicelib.settings import Settings
+
+Json = dict[str, Any]
 JSON = "application/json"
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+OPTIONAL_BEARER: list[dict[str, list[str]]] = [{}, {"bearer": []}]
+
+_ERROR_TEXT = {
+    400: "Invalid request",
+    401: "Missing, invalid or expired bearer token",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    413: "Too large",
+    415: "Unsupported media type",
+    429: "Rate limited (see Retry-After)",
+    503: "A backing service is unavailable (see Retry-After)",
+}
 
 
-def _ref(name: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class Section:
+    """One route module's part of the document: its paths and the component schemas it owns."""
+
+    paths: Json
+    schemas: Json = field(default_factory=dict)
+
+
+SectionBuilder = Callable[["Settings"], Section]
+
+# --- builders ---------------------------------------------------------------------------------------
+
+
+def ref(name: str) -> dict[str, str]:
+    """A reference to a component schema (defined by whichever section owns it)."""
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": schema}}}
+def json_response(schema: Json, description: str, *, headers: Json | None = None) -> Json:
+    response: Json = {"description": description, "content": {JSON: {"schema": schema}}}
+    if headers:
+        response["headers"] = headers
+    return response
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    text = {
-        400: "Invalid request",
-        401: "Missing, invalid or expired bearer token",
-        403: "Not allowed",
-        404: "Not found",
-        409: "Conflict",
-        413: "Too large",
-        415: "Unsupported media type",
-        429: "Rate limited (see Retry-After)",
-        503: "A backing service is unavailable (see Retry-After)",
+def error_responses(*statuses: int) -> Json:
+    """The error envelope for each status, plus 503 (any route may find a backing service down)."""
+    return {str(status): json_response(ref("Error"), _ERROR_TEXT[status]) for status in (*statuses, 503)}
+
+
+def json_body(schema: Json, content_type: str = JSON) -> Json:
+    return {"required": True, "content": {content_type: {"schema": schema}}}
+
+
+def object_schema(properties: Json, *, required: Iterable[str] = ()) -> Json:
+    schema: Json = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def query_param(name: str, schema: Json, description: str = "", *, required: bool = False) -> Json:
+    param: Json = {"name": name, "in": "query", "required": required, "schema": schema}
+    if description:
+        param["description"] = description
+    return param
+
+
+def header_param(name: str, schema: Json, description: str = "") -> Json:
+    param: Json = {"name": name, "in": "header", "required": False, "schema": schema}
+    if description:
+        param["description"] = description
+    return param
+
+
+def path_param(name: str) -> Json:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def redirect_response(description: str = "Redirect to a short-lived presigned URL") -> Json:
+    return {"description": description, "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}}}
+
+
+# --- the product's facts, each written once (from the catalog and the settings) ---------------------------
+
+
+def visibility_schema() -> Json:
+    return {
+        "type": "string",
+        "enum": list(catalog.VISIBILITIES),
+        "description": "; ".join(f"{v.name}: {v.description}" for v in catalog.VISIBILITY_LEVELS),
     }
-    return {str(status): _json(_ref("Error"), text[status]) for status in (*statuses, 503)}
 
 
-def _path_id() -> dict[str, Any]:
-    return {"name": "image_id", "in": "path", "required": True, "schema": {"type": "string"}}
+def content_type_schema() -> Json:
+    """The Content-Types an upload may claim: the formats this build decodes (the content decides in the end)."""
+    return {"type": "string", "enum": [f.mime_type for f in catalog.accepted_formats()]}
 
 
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+def upload_size_schema(settings: Settings) -> Json:
+    return {"type": "integer", "minimum": 1, "maximum": settings.max_upload_bytes, "description": "Bytes"}
 
 
-_PAGE_PARAMS = [
-    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "Items per page"),
-    _query("cursor", {"type": "string"}, "The next_cursor of the previous page"),
-]
-_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
-_OPTIONAL_BEARER: list[dict[str, list[str]]] = [{}, {"bearer": []}]
-_REDIRECT = {
-    "description": "Redirect to a short-lived presigned URL",
-    "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
-}
+def thumbnail_size_param() -> Json:
+    sizes = sorted(catalog.THUMBNAIL_SIZES)
+    schema = {"type": "integer", "enum": sizes, "default": catalog.DEFAULT_THUMBNAIL_SIZE}
+    return query_param("size", schema, "Longest side in pixels")
 
-SCHEMAS: dict[str, Any] = {
-    "Error": {
+
+def thumbnails_schema() -> Json:
+    """``{"150": url, ...}``: keyed by the catalog's thumbnail rendition names."""
+    names = [r.name for r in catalog.RENDITIONS if r.kind == "thumbnail"]
+    return {
         "type": "object",
-        "required": ["detail"],
-        "properties": {
-            "detail": {
-                "type": "object",
-                "required": ["code", "message", "details"],
-                "properties": {
-                    "code": {"type": "string", "enum": sorted(str(code) for code in ErrorCode)},
-                    "message": {"type": "string"},
-                    "details": {"type": "object"},
-                },
-            }
-        },
-    },
-    "Image": {
-        "type": "object",
-        "required": ["id", "filename", "content_type", "file_size", "status", "visibility", "created_at"],
-        "properties": {
-            "id": {"type": "string"},
-            "filename": {"type": "string"},
-            "content_type": {"type": "string"},
-            "file_size": {"type": "integer"},
-            "width": {"type": ["integer", "null"]},
-            "height": {"type": ["integer", "null"]},
-            "status": {"type": "string", "enum": ["pending", "ready", "rejected"]},
-            "visibility": {"type": "string", "enum": ["public", "unlisted", "private"]},
-            "created_at": {"type": "string", "format": "date-time"},
-            "url": {"type": ["string", "null"]},
-            "thumbnail_ready": {"type": "boolean"},
-            "thumbnail_url": {"type": ["string", "null"]},
-            "thumbnails": {"type": "object", "additionalProperties": {"type": "string"}},
-            "sha256": {"type": ["string", "null"]},
-            "reject_reason": {"type": "string"},
-            "is_owner": {"type": "boolean", "description": "Whether the bearer of the request owns the image"},
-            "duplicate_of": {
-                "type": "string",
-                "description": "Owner only: the id of the owner's earlier image with exactly the same bytes",
-            },
-            "owner_links": {
-                "type": "object",
-                "description": "Owner only: short-lived presigned URLs (an <img> cannot send a bearer token)",
-                "properties": {
-                    "file": {"type": "string", "format": "uri"},
-                    "thumbnails": {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}},
-                    "expires_in": {"type": "integer"},
-                },
-            },
-        },
-    },
-    "UploadedImage": {
-        "allOf": [
-            _ref("Image"),
+        "propertyNames": {"enum": sorted(names, key=int)},
+        "additionalProperties": {"type": "string"},
+    }
+
+
+def page_params(settings: Settings) -> list[Json]:
+    limit = {"type": "integer", "minimum": 1, "maximum": settings.page_size_max, "default": settings.page_size_default}
+    return [
+        query_param("limit", limit, "Items per page"),
+        query_param("cursor", {"type": "string"}, "The next_cursor of the previous page"),
+    ]
+
+
+def password_schema() -> Json:
+    return {
+        "type": "string",
+        "minLength": catalog.PASSWORD_MIN_CHARS,
+        "description": f"{catalog.PASSWORD_MIN_CHARS} characters to {catalog.PASSWORD_MAX_BYTES} bytes (UTF-8)",
+    }
+
+
+# --- assembly -------------------------------------------------------------------------------------------
+
+_ERROR_SCHEMA: Json = object_schema(
+    {
+        "detail": object_schema(
             {
-                "type": "object",
-                "properties": {"delete_token": {"type": ["string", "null"], "description": "Shown once"}},
+                "code": {"type": "string", "enum": sorted(str(code) for code in ErrorCode)},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
             },
-        ]
+            required=["code", "message", "details"],
+        )
     },
-    "ImagePage": {
-        "type": "object",
-        "required": ["items", "next_cursor"],
-        "properties": {"items": {"type": "array", "items": _ref("Image")}, "next_cursor": {"type": ["string", "null"]}},
-    },
-    "UploadUrlRequest": {
-        "type": "object",
-        "required": ["filename", "content_type", "size"],
-        "properties": {
-            "filename": {"type": "string"},
-            "content_type": {
-                "type": "string",
-                "enum": ["image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"],
-            },
-            "size": {"type": "integer", "minimum": 1},
-            "visibility": {"type": "string", "enum": ["public", "unlisted", "private"]},
-        },
-    },
-    "UploadTicket": {
-        "type": "object",
-        "required": ["id", "status", "upload", "expires_at"],
-        "properties": {
-            "id": {"type": "string"},
-            "status": {"type": "string", "const": "pending"},
-            "upload": {
-                "type": "object",
-                "properties": {
-                    "url": {"type": "string", "format": "uri"},
-                    "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-                },
-            },
-            "expires_at": {"type": "integer", "description": "Epoch seconds when the form stops working"},
-            "delete_token": {"type": ["string", "null"], "description": "Shown once; null for owned uploads"},
-            "image_url": {"type": "string"},
-        },
-    },
-    "Health": {
-        "type": "object",
-        "properties": {"status": {"type": "string"}, "stage": {"type": "string"}, "checks": {"type": "object"}},
-    },
-}
-
-PATHS: dict[str, Any] = {
-    "/health": {
-        "get": {
-            "summary": "Liveness: cheap, calls no dependency, shows nothing of the inside",
-            "responses": {"200": _json({"type": "object", "properties": {"status": {"type": "string"}}}, "Alive")},
-        }
-    },
-    "/health/details": {
-        "get": {
-            "summary": "Operator view (header X-Operator-Token): storage, metadata, queues, cache nodes, rate limiter",
-            "parameters": [
-                {"name": "X-Operator-Token", "in": "header", "required": True, "schema": {"type": "string"}}
-            ],
-            "responses": {
-                "200": _json(_ref("Health"), "Serving"),
-                "503": _json(_ref("Health"), "Degraded"),
-                **_errors(401),
-            },
-        }
-    },
-    "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI"}}}},
-    "/api/v1/images/upload-url": {
-        "post": {
-            "summary": "Create a pending image and a presigned POST to upload it straight to the bucket",
-            "security": _OPTIONAL_BEARER,
-            "requestBody": {"required": True, "content": {JSON: {"schema": _ref("UploadUrlRequest")}}},
-            "responses": {"201": _json(_ref("UploadTicket"), "Upload form"), **_errors(400, 401, 403, 413, 415, 429)},
-        }
-    },
-    "/api/v1/images/upload": {
-        "post": {
-            "summary": "Upload a small image through the API (multipart field `file`); processed at once",
-            "security": _OPTIONAL_BEARER,
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["file"],
-                            "properties": {
-                                "file": {"type": "string", "format": "binary"},
-                                "visibility": {"type": "string", "enum": ["public", "unlisted", "private"]},
-                            },
-                        }
-                    }
-                },
-            },
-            "responses": {"201": _json(_ref("UploadedImage"), "Stored and ready"), **_errors(400, 401, 403, 413, 429)},
-        }
-    },
-    "/api/v1/images": {
-        "get": {
-            "summary": "Public gallery, newest first",
-            "parameters": _PAGE_PARAMS,
-            "responses": {"200": _json(_ref("ImagePage"), "A page"), **_errors(400)},
-        }
-    },
-    "/api/v1/images/{image_id}": {
-        "parameters": [_path_id()],
-        "get": {
-            "summary": "Image metadata (header X-Cache: HIT | MISS | DISABLED)",
-            "security": _OPTIONAL_BEARER,
-            "responses": {
-                "200": {
-                    **_json(_ref("Image"), "Metadata"),
-                    "headers": {"X-Cache": {"schema": {"type": "string", "enum": ["HIT", "MISS", "DISABLED"]}}},
-                },
-                **_errors(401, 404),
-            },
-        },
-        "patch": {
-            "summary": "Change visibility (owner only)",
-            "security": _BEARER,
-            "requestBody": {
-                "required": True,
-                "content": {
-                    JSON: {
-                        "schema": {
-                            "type": "object",
-                            "required": ["visibility"],
-                            "properties": {"visibility": {"type": "string", "enum": ["public", "unlisted", "private"]}},
-                        }
-                    }
-                },
-            },
-            "responses": {"200": _json(_ref("Image"), "Updated"), **_errors(400, 401, 403, 404)},
-        },
-        "delete": {
-            "summary": "Delete: the owner's bearer token, or the delete token (X-Delete-Token or ?delete_token=)",
-            "security": _OPTIONAL_BEARER,
-            "parameters": [
-                {"name": "X-Delete-Token", "in": "header", "required": False, "schema": {"type": "string"}},
-                _query("delete_token", {"type": "string"}, "Alternative to the header"),
-            ],
-            "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)},
-        },
-    },
-    "/api/v1/images/{image_id}/file": {
-        "parameters": [_path_id()],
-        "get": {
-            "summary": "The served file (location metadata removed)",
-            "security": _OPTIONAL_BEARER,
-            "responses": {"302": _REDIRECT, **_errors(401, 404)},
-        },
-    },
-    "/api/v1/images/{image_id}/thumbnail": {
-        "parameters": [_path_id()],
-        "get": {
-            "summary": "A thumbnail (404 THUMBNAIL_NOT_READY until processed)",
-            "security": _OPTIONAL_BEARER,
-            "parameters": [
-                _query("size", {"type": "integer", "enum": [150, 300, 600], "default": 300}, "Longest side")
-            ],
-            "responses": {"302": _REDIRECT, **_errors(400, 401, 404)},
-        },
-    },
-}
+    required=["detail"],
+)
 
 
-def _with_media_type_errors(paths: dict[str, Any]) -> dict[str, Any]:
+def _with_media_type_errors(paths: Json) -> Json:
     """Every operation that takes a body can answer 415 (Chalice checks the Content-Type before our code)."""
-    unsupported = _errors(415)["415"]
+    unsupported = error_responses(415)["415"]
     return {
         path: {
             method: {**operation, "responses": {"415": unsupported, **operation["responses"]}}
@@ -291,9 +189,19 @@ def _with_media_type_errors(paths: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_document(
-    extra_paths: dict[str, Any] | None = None, extra_schemas: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def _merge(target: Json, part: Json, what: str) -> None:
+    twice = sorted(set(target) & set(part))
+    if twice:
+        raise ValueError(f"OpenAPI {what} defined by more than one section: {twice}")
+    target.update(part)
+
+
+def build_document(sections: Iterable[Section]) -> Json:
+    paths: Json = {}
+    schemas: Json = {"Error": _ERROR_SCHEMA}
+    for section in sections:
+        _merge(paths, section.paths, "paths")
+        _merge(schemas, section.schemas, "schemas")
     return {
         "openapi": "3.1.0",
         "info": {
@@ -302,9 +210,9 @@ def build_document(
             "description": "Image hosting on S3, SQS, DynamoDB and Lambda. Every error has the shape "
             '{"detail": {"code", "message", "details"}}.',
         },
-        "paths": _with_media_type_errors({**PATHS, **(extra_paths or {})}),
+        "paths": _with_media_type_errors(paths),
         "components": {
-            "schemas": {**SCHEMAS, **(extra_schemas or {})},
+            "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }

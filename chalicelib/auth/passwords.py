@@ -15,10 +15,11 @@ from functools import lru_cache
 
 import bcrypt
 
+from chalicelib import catalog
 from chalicelib.errors import ValidationFailed
 
-MIN_PASSWORD_CHARS = 8
-MAX_PASSWORD_BYTES = 72
+MIN_PASSWORD_CHARS = catalog.PASSWORD_MIN_CHARS
+MAX_PASSWORD_BYTES = catalog.PASSWORD_MAX_BYTES
 DEFAULT_ROUNDS = 12
 
 

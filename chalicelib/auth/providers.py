@@ -14,7 +14,11 @@ OIDC details that matter for safety:
   or, for Cognito access tokens (which carry no ``aud``), their ``client_id`` with ``token_use: access``.
 - Keys are cached. An unknown ``kid`` triggers a refresh (the provider rotated keys), but at most once per
   ``OIDC_JWKS_MIN_REFRESH_SECONDS``, so a stream of junk kids cannot turn us into a JWKS flooder. A token whose
-  kid is still unknown after the refresh (a key rotated out) is ``INVALID_TOKEN``.
+  kid is still unknown after the refresh (a key rotated out) is ``INVALID_TOKEN``. When the provider is down
+  and we hold no key for the kid (a cold start during an outage), the answer is 503
+  ``IDENTITY_PROVIDER_UNAVAILABLE`` until a refresh succeeds, never 401 (which would sign users out); keys we
+  already hold keep working while it is down (stale-on-error). PyJWT parses the key set (``PyJWKSet``); its
+  ``PyJWKClient`` is not used because it has neither the refresh throttle nor stale-on-error.
 - The JWKS URL is configurable apart from the issuer: moto serves it at ``{endpoint}/{pool}/.well-known/...``
   while its tokens name the real AWS issuer.
 """
@@ -29,9 +33,6 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-import jwt
-from jwt.algorithms import RSAAlgorithm
 
 from chalicelib.auth.tokens import LocalTokens
 from chalicelib.errors import IdentityProviderUnavailable, InvalidToken, TokenExpired
@@ -49,12 +50,25 @@ JwksFetcher = Callable[[str], dict[str, Any]]
 
 @dataclass(frozen=True)
 class Principal:
-    """The verified caller: our user id, which provider vouched for it, and what else the token said."""
+    """The verified caller: our user id, which provider vouched for it, and what else the token said.
+
+    ``api_token`` is set when a personal API token (``chalicelib.auth.api_tokens``) vouched instead of a sign-in:
+    its scope limits the routes, and it never manages the account.
+    """
 
     user_id: str
     provider: str
     email: str | None = None
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    api_token: ApiTokenGrant | None = None
+
+
+@dataclass(frozen=True)
+class ApiTokenGrant:
+    """What a personal API token allows: its id (for the audit trail) and scope (``upload``, ``read``, ``full``)."""
+
+    token_id: str
+    scope: str
 
 
 class TokenProvider(Protocol):
@@ -110,18 +124,23 @@ def fetch_jwks(url: str) -> dict[str, Any]:
 
 
 def _rsa_signing_keys(document: dict[str, Any]) -> dict[str, Any]:
-    """``kid -> public key`` for the RSA signature keys of a JWKS document; other keys are skipped."""
-    keys: dict[str, Any] = {}
-    for entry in document.get("keys") or []:
-        if not isinstance(entry, dict) or entry.get("kty") != "RSA" or not entry.get("kid"):
-            continue
-        if entry.get("use", "sig") != "sig" or entry.get("alg", "RS256") not in OIDC_ALGORITHMS:
-            continue
-        try:
-            keys[str(entry["kid"])] = RSAAlgorithm.from_jwk(entry)
-        except (jwt.PyJWTError, ValueError, KeyError, TypeError):
-            log.warning("skipping an unusable JWKS key", extra={"kid": entry.get("kid")})
-    return keys
+    """``kid -> public key`` for the RS256 signature keys of a JWKS document, parsed by PyJWT's ``PyJWKSet``
+    (which skips keys it cannot use); keys of other types, uses or algorithms are left out."""
+    import jwt  # PyJWT (and with it cryptography) only once a token is checked: not on every cold start
+
+    try:
+        keyset = jwt.PyJWKSet.from_dict(document)
+    except jwt.PyJWKSetError:
+        log.warning("the JWKS document has no usable keys")
+        return {}
+    return {
+        key.key_id: key.key
+        for key in keyset.keys
+        if key.key_id
+        and key.key_type == "RSA"
+        and (key.public_key_use or "sig") == "sig"
+        and key.algorithm_name in OIDC_ALGORITHMS
+    }
 
 
 class JwksCache:
@@ -143,6 +162,7 @@ class JwksCache:
         self.max_age_seconds = max_age_seconds
         self._keys: dict[str, Any] = {}
         self._fetched_at: float | None = None
+        self._last_fetch_failed = False
         self._lock = threading.Lock()
         self.fetches = 0
 
@@ -152,6 +172,12 @@ class JwksCache:
             if (stale or kid not in self._keys) and self._may_refresh():
                 self._refresh(keep_on_error=kid in self._keys)
             key = self._keys.get(kid)
+            provider_down = self._last_fetch_failed
+        if key is None and provider_down:
+            # We cannot tell a forged kid from a rotated-in one while the provider is down (at a cold start we
+            # have no keys at all): that is the provider's outage (503, the client keeps its session), not a
+            # bad token (401, the client signs out).
+            raise IdentityProviderUnavailable()
         if key is None:
             raise InvalidToken(reason="unknown signing key")
         return key
@@ -164,6 +190,7 @@ class JwksCache:
         try:
             document = self._fetch(self.url)
         except IdentityProviderUnavailable:
+            self._last_fetch_failed = True
             if keep_on_error:
                 # A stale key we still have beats refusing every sign-in while the provider is down.
                 log.warning("JWKS refresh failed; keeping cached keys", extra={"url": self.url})
@@ -172,6 +199,7 @@ class JwksCache:
         finally:
             # Failed fetches count too: a down provider is not retried on every request.
             self._fetched_at = self.clock()
+        self._last_fetch_failed = False
         self._keys = _rsa_signing_keys(document)
 
 
@@ -184,6 +212,8 @@ class OidcProvider:
         self.jwks = jwks
 
     def authenticate(self, token: str) -> Principal:
+        import jwt  # see _rsa_signing_keys
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

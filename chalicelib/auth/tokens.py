@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
 from chalicelib.errors import InvalidToken, TokenExpired
 
 ALGORITHM = "HS256"
@@ -62,10 +60,14 @@ class LocalTokens:
             "aud": self.audience,
             "jti": secrets.token_urlsafe(12),
         }
+        import jwt  # here, not at the top: PyJWT imports cryptography, which cold paths without tokens never need
+
         return IssuedToken(jwt.encode(claims, self._secret, algorithm=ALGORITHM), self.ttl_seconds)
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims if it is ours, unexpired and for us; ``InvalidToken``/``TokenExpired`` if not."""
+        import jwt  # imported with the first token, not at cold start
+
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,

@@ -24,11 +24,10 @@ import re
 import secrets
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-from chalicelib import imaging, metrics
+from chalicelib import catalog
 from chalicelib.cache.metadata import CacheStatus, MetadataCache
 from chalicelib.errors import (
     AuthenticationRequired,
@@ -45,17 +44,16 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.records import PENDING, READY, REJECTED, VISIBILITIES, Image, ImageRecords, Page
-from chalicelib.services.ports import Quota
-from chalicelib.services.processor import apply_processing, store_renditions, utc_now_iso
+from chalicelib.services.ingest import Ingest
+from chalicelib.services.ports import Clock, Metrics, Quota, utc_now_iso
 from chalicelib.settings import Settings
-from chalicelib.storage import Storage, original_key
+from chalicelib.storage import Storage, original_key, sha256_b64_from_hex
 
 log = logging.getLogger(__name__)
 
-# Claimed types we hand out upload forms for. The processor still decides by content.
-UPLOADABLE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"})
-MAX_FILENAME_CHARS = 200
+MAX_FILENAME_CHARS = catalog.FILENAME_MAX_CHARS
 _WHITESPACE = re.compile(r"\s+")
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def sanitize_filename(raw: object) -> str:
@@ -77,6 +75,15 @@ def sanitize_filename(raw: object) -> str:
     return text or "image"
 
 
+def check_sha256_hex(value: object) -> str | None:
+    """An optional declared SHA-256 of a whole file: 64 hex digits (returned lower-cased), or None."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _SHA256_HEX.fullmatch(value):
+        raise ValidationFailed("sha256 must be the file's SHA-256 as 64 hex digits.", field="sha256")
+    return value.lower()
+
+
 def hash_delete_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -96,6 +103,16 @@ class UploadTicket:
 
 
 @dataclass(frozen=True)
+class OwnerLinks:
+    """Short-lived presigned URLs of a ready image, made for its owner (``thumbnails`` keyed by size name)."""
+
+    file: str
+    thumbnails: dict[str, str]
+    expires_in: int
+    display: str | None = None  # the display rendition (HEIC, AVIF): what a page shows; ``file`` is the original
+
+
+@dataclass(frozen=True)
 class Viewer:
     """Who is asking: a user id (signed in) or nobody, and the address API Gateway saw."""
 
@@ -110,7 +127,7 @@ ANONYMOUS = Viewer()
 def check_visibility(visibility: object, viewer: Viewer) -> str:
     """The visibility asked for at upload (default ``public``); ``private`` only for a signed-in owner."""
     if visibility is None or visibility == "":
-        return "public"
+        return catalog.DEFAULT_VISIBILITY
     if visibility not in VISIBILITIES:
         raise ValidationFailed(
             "visibility must be one of: " + ", ".join(VISIBILITIES), field="visibility", allowed=list(VISIBILITIES)
@@ -128,7 +145,8 @@ class ImageService:
         records: ImageRecords,
         storage: Storage,
         cache: MetadataCache,
-        clock: Callable[[], float],
+        clock: Clock,
+        metrics: Metrics,
         quota: Quota | None = None,
     ) -> None:
         self.settings = settings
@@ -137,6 +155,7 @@ class ImageService:
         self.cache = cache
         self.clock = clock
         self.quota = quota
+        self.ingest = Ingest(settings, records, storage, metrics)
 
     # --- create -----------------------------------------------------------------------------------
 
@@ -148,11 +167,44 @@ class ImageService:
         size: object,
         viewer: Viewer,
         visibility: object = None,
+        sha256: object = None,
     ) -> UploadTicket:
-        """Write a ``pending`` record and hand out a presigned POST bound to its key, type and size."""
+        """Write a ``pending`` record and hand out a presigned POST bound to its key, type and size (and the
+        file's SHA-256 when the uploader declared one: the store then refuses other bytes)."""
+        image, token = self.plan_pending(
+            filename=filename, content_type=content_type, size=size, viewer=viewer, visibility=visibility, sha256=sha256
+        )
+        self.save_pending(image)
+        post = self.storage.presign_upload(
+            original_key(image.id),
+            content_type=image.content_type,
+            size=image.size,
+            expires_seconds=self.settings.upload_url_expires_seconds,
+            sha256_b64=sha256_b64_from_hex(image.expected_sha256) if image.expected_sha256 else None,
+        )
+        return UploadTicket(
+            image=image,
+            url=post.url,
+            fields=post.fields,
+            expires_at=int(self.clock()) + self.settings.upload_url_expires_seconds,
+            delete_token=token,
+        )
+
+    def plan_pending(
+        self,
+        *,
+        filename: object,
+        content_type: object,
+        size: object,
+        viewer: Viewer,
+        visibility: object = None,
+        sha256: object = None,
+    ) -> tuple[Image, str | None]:
+        """Check an upload request and build its ``pending`` record (not yet written); returns (image, token)."""
         claimed_type = self._check_claimed_type(content_type)
         claimed_size = self._check_claimed_size(size, self.settings.max_upload_bytes)
         chosen_visibility = check_visibility(visibility, viewer)
+        expected_sha256 = check_sha256_hex(sha256)
         now = self.clock()
         token = _new_delete_token(viewer)
         image = Image(
@@ -170,22 +222,14 @@ class ImageService:
             # treat an expired pending record as gone straight away).
             expires_at=int(now) + self.settings.pending_ttl_seconds,
             request_id=viewer.request_id,
+            expected_sha256=expected_sha256,
         )
-        with self._reserved(image.owner, claimed_size):
+        return image, token
+
+    def save_pending(self, image: Image) -> None:
+        """Count the pending upload against its owner's quota and write its record."""
+        with self._reserved(image.owner, image.size):
             self.records.create(image)
-        post = self.storage.presign_upload(
-            original_key(image.id),
-            content_type=claimed_type,
-            size=claimed_size,
-            expires_seconds=self.settings.upload_url_expires_seconds,
-        )
-        return UploadTicket(
-            image=image,
-            url=post.url,
-            fields=post.fields,
-            expires_at=int(now) + self.settings.upload_url_expires_seconds,
-            delete_token=token,
-        )
 
     def upload(
         self, *, data: bytes, filename: object, viewer: Viewer, visibility: object = None
@@ -202,9 +246,7 @@ class ImageService:
                 hint="Use POST /api/v1/images/upload-url for larger files.",
             )
         chosen_visibility = check_visibility(visibility, viewer)
-        processed = imaging.process(
-            data, max_bytes=self.settings.api_upload_max_bytes, max_pixels=self.settings.max_image_pixels
-        )
+        processed = self.ingest.process(data, max_bytes=self.settings.api_upload_max_bytes)
         token = _new_delete_token(viewer)
         now = utc_now_iso(self.clock)
         image = Image(
@@ -220,18 +262,18 @@ class ImageService:
             upload_ip=viewer.source_ip,
             request_id=viewer.request_id,
         )
-        # Looked up before anything is stored, so a failure here leaves nothing behind.
-        duplicate_of = self.records.find_duplicate(image, processed.sha256)
         # Counted at the size the record will carry (the served copy), so deleting releases exactly this much.
         with self._reserved(image.owner, len(processed.served.data)):
-            stored = store_renditions(self.storage, image.id, processed)
-            image = replace(apply_processing(image, processed, stored, now), duplicate_of=duplicate_of)
-            try:
-                self.records.create(image)
-            except Exception:
-                self.storage.delete([stored["file_key"], *stored["thumbnails"].values()])
-                raise
-        metrics.record_upload(len(data), path="api")
+            image = self.ingest.store(
+                image,
+                processed,
+                processed_at=now,
+                commit=self.records.create,
+                path="api",
+                upload_bytes=len(data),
+                # A new id: nothing but this upload can be behind its keys.
+                discard_on_failure=True,
+            )
         return image, token
 
     # --- read -------------------------------------------------------------------------------------
@@ -246,13 +288,20 @@ class ImageService:
         self._check_can_see(image, viewer)
         return image, status
 
-    def file_url(self, image_id: str, viewer: Viewer = ANONYMOUS) -> str:
+    def file_url(self, image_id: str, viewer: Viewer = ANONYMOUS, *, original: bool = False) -> str:
+        """The file people are shown: the display rendition when the format has one (browsers cannot show
+        HEIC), else the served copy. ``original``: the served copy itself (scrubbed), for its owner."""
         image, _ = self.get(image_id, viewer)
         if image.status != READY or not image.file_key:
             raise ImageNotFound(id=image_id, status=image.status)
-        return self.storage.presign_get(
-            image.file_key, expires_seconds=self.settings.download_url_expires_seconds, filename=image.filename
-        )
+        if original and image.display_key and (viewer.user_id is None or image.owner != viewer.user_id):
+            raise NotOwner(id=image_id)
+        expires = self.settings.download_url_expires_seconds
+        if image.display_key and not original:
+            stem = image.filename.rsplit(".", 1)[0] if "." in image.filename else image.filename
+            extension = image.display_key.rsplit(".", 1)[-1]
+            return self.storage.presign_get(image.display_key, expires_seconds=expires, filename=f"{stem}.{extension}")
+        return self.storage.presign_get(image.file_key, expires_seconds=expires, filename=image.filename)
 
     def thumbnail_url(self, image_id: str, size: object, viewer: Viewer = ANONYMOUS) -> str:
         wanted = self._check_thumbnail_size(size)
@@ -265,7 +314,7 @@ class ImageService:
     def gallery(self, *, limit: object, cursor: str | None) -> Page:
         return self.records.gallery_page(self._check_limit(limit), cursor)
 
-    def owner_links(self, image: Image, viewer: Viewer) -> dict[str, Any] | None:
+    def owner_links(self, image: Image, viewer: Viewer) -> OwnerLinks | None:
         """Short-lived presigned URLs of a ready image, for its owner only, else None.
 
         The web page shows a private image with ``<img src>``, which cannot send a bearer token, so the owner's
@@ -274,23 +323,14 @@ class ImageService:
         if image.status != READY or not image.file_key or viewer.user_id is None or image.owner != viewer.user_id:
             return None
         expires = self.settings.download_url_expires_seconds
-        return {
-            "file": self.storage.presign_get(image.file_key, expires_seconds=expires, filename=image.filename),
-            "thumbnails": {
+        return OwnerLinks(
+            file=self.storage.presign_get(image.file_key, expires_seconds=expires, filename=image.filename),
+            display=self.storage.presign_get(image.display_key, expires_seconds=expires) if image.display_key else None,
+            thumbnails={
                 size: self.storage.presign_get(key, expires_seconds=expires) for size, key in image.thumbnails.items()
             },
-            "expires_in": expires,
-        }
-
-    def describe_for(self, image: Image, viewer: Viewer) -> dict[str, Any]:
-        """``describe`` plus what only this viewer may see: ``is_owner`` and, for the owner, ``owner_links``."""
-        body = describe(image)
-        body["is_owner"] = viewer.user_id is not None and image.owner == viewer.user_id
-        if links := self.owner_links(image, viewer):
-            body["owner_links"] = links
-        if body["is_owner"] and image.duplicate_of:
-            body["duplicate_of"] = image.duplicate_of
-        return body
+            expires_in=expires,
+        )
 
     def owned_by(self, owner: str, *, limit: object, cursor: str | None) -> Page:
         return self.records.owner_page(owner, self._check_limit(limit), cursor)
@@ -302,8 +342,7 @@ class ImageService:
         image = self._get_fresh(image_id, viewer)
         self._check_can_delete(image, viewer, delete_token)
         keys = [original_key(image.id), *image.thumbnails.values()]
-        if image.file_key:
-            keys.append(image.file_key)
+        keys += [key for key in (image.file_key, image.display_key) if key]
         # Record first: once it is gone nothing serves the image, and a crash before the objects go leaves
         # only orphans the sweeper removes (the processor also deletes an original it finds no record for).
         self.records.delete(image.id)
@@ -400,11 +439,14 @@ class ImageService:
         if not isinstance(content_type, str) or not content_type.strip():
             raise ValidationFailed("content_type is required.", field="content_type")
         normalized = content_type.split(";")[0].strip().lower()
-        if normalized not in UPLOADABLE_TYPES:
+        # Upload forms only for the formats this build decodes (AVIF only where Pillow has it); the processor
+        # still decides by content.
+        uploadable = catalog.accepted_mime_types()
+        if normalized not in uploadable:
             raise InvalidImage(
                 RejectReason.UNSUPPORTED_FORMAT,
                 f"Content type {normalized!r} is not accepted.",
-                allowed=sorted(UPLOADABLE_TYPES),
+                allowed=sorted(uploadable),
             )
         return normalized
 
@@ -432,41 +474,15 @@ class ImageService:
     @staticmethod
     def _check_thumbnail_size(size: object) -> int:
         if size is None or size == "":
-            return 300
+            return catalog.DEFAULT_THUMBNAIL_SIZE
         try:
             value = int(str(size))
         except ValueError:
             value = -1
-        if value not in imaging.THUMBNAIL_SIZES:
+        if value not in catalog.THUMBNAIL_SIZES:
             raise ValidationFailed(
-                "size must be one of " + ", ".join(str(s) for s in sorted(imaging.THUMBNAIL_SIZES)) + ".",
+                "size must be one of " + ", ".join(str(s) for s in sorted(catalog.THUMBNAIL_SIZES)) + ".",
                 field="size",
-                allowed=sorted(imaging.THUMBNAIL_SIZES),
+                allowed=sorted(catalog.THUMBNAIL_SIZES),
             )
         return value
-
-
-def describe(image: Image, *, api_prefix: str = "/api/v1") -> dict[str, Any]:
-    """The public JSON view of an image (Chitram's field names, plus status and thumbnails)."""
-    base = f"{api_prefix}/images/{image.id}"
-    ready = image.status == READY
-    thumbnails = {size: f"{base}/thumbnail?size={size}" for size in sorted(image.thumbnails, key=int)} if ready else {}
-    body: dict[str, Any] = {
-        "id": image.id,
-        "filename": image.filename,
-        "content_type": image.content_type,
-        "file_size": image.size,
-        "width": image.width,
-        "height": image.height,
-        "status": image.status,
-        "visibility": image.visibility,
-        "created_at": image.created_at,
-        "url": f"{base}/file" if ready else None,
-        "thumbnail_ready": bool(thumbnails),
-        "thumbnail_url": thumbnails.get("300") if thumbnails else None,
-        "thumbnails": thumbnails,
-        "sha256": image.sha256,
-    }
-    if image.reject_reason:
-        body["reject_reason"] = image.reject_reason
-    return body

@@ -17,19 +17,19 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
-from chalicelib import deadline, imaging, logs, metrics
+from chalicelib import deadline, logs, metrics
 from chalicelib.cache.metadata import MetadataCache
 from chalicelib.errors import FileTooLarge, ImageNotFound, ImageNotPending, InvalidImage, RejectReason
 from chalicelib.queues import ORIGINALS_RETENTION_DAYS
 from chalicelib.records import PENDING, Image, ImageRecords
-from chalicelib.services.ports import Quota
+from chalicelib.services.ingest import Ingest
+from chalicelib.services.ports import Clock, Metrics, Quota, utc_now_iso
 from chalicelib.settings import Settings
-from chalicelib.storage import Storage, file_key, image_id_from_original_key, thumbnail_key
+from chalicelib.storage import Storage, image_id_from_original_key
 
 log = logging.getLogger(__name__)
 
@@ -44,75 +44,19 @@ class NotStarted(Exception):
     """Too little of the invocation left to process this message within its deadline; SQS redelivers it."""
 
 
-# Renditions never change once written, and their keys are unique per image, so browsers may keep them.
-RENDITION_CACHE_CONTROL = "private, max-age=31536000, immutable"
-
-
-def utc_now_iso(clock: Callable[[], float]) -> str:
-    return datetime.fromtimestamp(clock(), tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def store_renditions(storage: Storage, image_id: str, processed: imaging.ProcessedImage) -> dict[str, Any]:
-    """Write the served copy and thumbnails; returns the record fields naming them.
-
-    On failure, removes what it wrote before re-raising, so nothing is left half-stored.
-    """
-    written: list[str] = []
-    try:
-        served_key = file_key(image_id, processed.served.extension)
-        storage.put(
-            served_key,
-            processed.served.data,
-            content_type=processed.served.content_type,
-            cache_control=RENDITION_CACHE_CONTROL,
-        )
-        written.append(served_key)
-        thumbnails: dict[str, str] = {}
-        for size, rendition in processed.thumbnails.items():
-            key = thumbnail_key(image_id, size, rendition.extension)
-            storage.put(key, rendition.data, content_type=rendition.content_type, cache_control=RENDITION_CACHE_CONTROL)
-            written.append(key)
-            thumbnails[str(size)] = key
-    except Exception:
-        _delete_quietly(storage, written)
-        raise
-    return {"file_key": served_key, "thumbnails": thumbnails}
-
-
-def apply_processing(
-    image: Image, processed: imaging.ProcessedImage, stored: dict[str, Any], processed_at: str
-) -> Image:
-    return replace(
-        image,
-        content_type=processed.content_type,
-        size=len(processed.served.data),
-        width=processed.width,
-        height=processed.height,
-        sha256=processed.sha256,
-        processed_at=processed_at,
-        **stored,
-    )
-
-
-def _delete_quietly(storage: Storage, keys: Iterable[str]) -> None:
-    keys = list(keys)
-    if not keys:
-        return
-    try:
-        storage.delete(keys)
-    except Exception:
-        # The sweeper finds objects without a record; the caller's error matters more than this one.
-        log.exception("could not remove partial renditions", extra={"keys": keys})
-
-
 @dataclass
 class Processor:
     settings: Settings
     records: ImageRecords
     storage: Storage
     cache: MetadataCache
-    clock: Callable[[], float]
+    clock: Clock
+    # ``handle_sqs_batch`` below still reports failed messages through the module; everything else goes here.
+    metrics: Metrics
     quota: Quota | None = None
+
+    def __post_init__(self) -> None:
+        self.ingest = Ingest(self.settings, self.records, self.storage, self.metrics)
 
     def handle_object(self, key: str) -> Outcome:
         image_id = image_id_from_original_key(key)
@@ -138,7 +82,7 @@ class Processor:
         with logs.correlation(image.request_id):
             outcome = self._process_pending(image, key)
             if outcome in ("ready", "rejected"):
-                metrics.record_processing(outcome, (time.perf_counter() - started) * 1000, image_id=image.id)
+                self.metrics.record_processing(outcome, (time.perf_counter() - started) * 1000, image_id=image.id)
         return outcome
 
     def _process_pending(self, image: Image, key: str) -> Outcome:
@@ -148,9 +92,7 @@ class Processor:
             # exact content-length-range, S3 does).
             data = self.storage.read(key, max_bytes=min(image.size, self.settings.max_upload_bytes))
             with deadline.within(self.settings.processing_deadline_seconds):
-                processed = imaging.process(
-                    data, max_bytes=self.settings.max_upload_bytes, max_pixels=self.settings.max_image_pixels
-                )
+                processed = self.ingest.process(data, max_bytes=self.settings.max_upload_bytes)
         except ImageNotFound:
             # The original vanished between event and read (a concurrent duplicate finished first).
             return "duplicate"
@@ -158,18 +100,38 @@ class Processor:
             return self._reject(image, key, RejectReason.TOO_LARGE, now)
         except InvalidImage as exc:
             return self._reject(image, key, exc.reason, now)
+        if image.expected_sha256 and processed.sha256 != image.expected_sha256:
+            # The uploader declared other bytes (a store that does not enforce checksums let these through).
+            return self._reject(image, key, RejectReason.CHECKSUM_MISMATCH, now)
 
-        duplicate_of = self.records.find_duplicate(image, processed.sha256)
-        stored = store_renditions(self.storage, image.id, processed)
-        ready_image = replace(apply_processing(image, processed, stored, now), duplicate_of=duplicate_of)
+        attempted: list[Image] = []
+
+        def commit(ready_image: Image) -> Image:
+            attempted.append(ready_image)
+            return self.records.mark_ready(image, ready_image)
+
         try:
-            ready = self.records.mark_ready(image, ready_image)
+            ready = self.ingest.store(
+                image,
+                processed,
+                processed_at=now,
+                commit=commit,
+                path="presigned",
+                upload_bytes=len(data),
+                # The keys are this image's: a concurrent duplicate may have written the same ones.
+                discard_on_failure=False,
+            )
         except ImageNotPending:
             self.storage.delete([key])
-            if self._record_is_gone(image.id):
+            if attempted and self._record_is_gone(image.id):
                 # Deleted while we processed it: the delete removed what existed then, so what we just wrote
                 # would be orphaned. Remove it.
-                _delete_quietly(self.storage, [stored["file_key"], *stored["thumbnails"].values()])
+                written = attempted[-1]
+                keys = [written.file_key, written.display_key, *written.thumbnails.values()]
+                try:
+                    self.storage.delete([key for key in keys if key])
+                except Exception:
+                    log.exception("could not remove the renditions of a deleted image", extra={"image_id": image.id})
                 return "orphan"
             # A concurrent duplicate won the race and wrote the same renditions; nothing to undo.
             return "duplicate"
@@ -180,7 +142,6 @@ class Processor:
             "image ready",
             extra={"image_id": image.id, "width": ready.width, "height": ready.height, "bytes": ready.size},
         )
-        metrics.record_upload(len(data), path="presigned")
         return "ready"
 
     def _release_quota(self, image: Image) -> None:
@@ -219,7 +180,7 @@ class Processor:
         self.cache.invalidate(image.id)
         self.storage.delete([key])
         log.info("image rejected", extra={"image_id": image.id, "reason": str(reason)})
-        metrics.record_reject(str(reason), image_id=image.id)
+        self.metrics.record_reject(str(reason), image_id=image.id)
         return "rejected"
 
     def handle_sqs_batch(

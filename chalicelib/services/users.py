@@ -26,7 +26,6 @@ import logging
 import re
 import secrets
 import uuid
-from collections.abc import Callable
 from typing import Any, NoReturn, Protocol
 
 from chalicelib.auth.mailer import Mailer, Message
@@ -47,7 +46,7 @@ from chalicelib.errors import (
     RouteNotFound,
     ValidationFailed,
 )
-from chalicelib.services.processor import utc_now_iso
+from chalicelib.services.ports import Clock, utc_now_iso
 from chalicelib.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,7 +86,7 @@ class UserService:
         tokens: LocalTokens,
         limiter: Limiter,
         mailer: Mailer,
-        clock: Callable[[], float],
+        clock: Clock,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -237,11 +236,6 @@ class UserService:
     def _require_local_accounts(self) -> None:
         if self.settings.auth_provider != "local":
             raise RouteNotFound("Local accounts are disabled; sign in with the identity provider.")
-
-
-def describe_user(user: User) -> dict[str, Any]:
-    """The public JSON view of a local user (never the hash, never the counters' internals)."""
-    return {"id": user.id, "email": user.email, "created_at": user.created_at, "provider": "local"}
 
 
 class UserQuotas:

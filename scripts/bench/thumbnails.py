@@ -1,150 +1,285 @@
-"""Benchmark: three thumbnails (600/300/150) from a 12 MP and a 24 MP JPEG, three ways.
+"""Benchmark: thumbnails (600/300/150) + served copy + SHA-256 on real camera files, ours against four baselines.
 
-    .venv/bin/python scripts/bench/thumbnails.py
+    .venv/bin/python scripts/bench/thumbnails.py                 # print the tables
+    .venv/bin/python scripts/bench/thumbnails.py --write-docs    # and rewrite our section of docs/benchmarks.md
 
-(a) naive Pillow: per size, a full decode then ``resize`` (three full decodes);
-(b) ours: ``chalicelib.imaging.process`` itself, i.e. everything the processor does (structure walk, header
-    check, one ``draft()`` decode, the 600 -> 300 -> 150 cascade, JPEG encodes, sha256, the served copy);
-(c) pyvips ``thumbnail_buffer`` per size (shrink-on-load; needs libvips, e.g. Debian's ``libvips42``).
+Variants, all in this process, on the same bytes, interleaved pass by pass (so a noisy spell on this shared
+machine hits every variant alike), median of ``--repeat`` passes after a warm-up:
 
-Every variant encodes its thumbnails as JPEG quality 85. Times are best-of-N after a warm-up, all in this
-process, on the same bytes. Peak extra memory is measured per variant in a fresh subprocess (see ``_child``).
+- ``ours`` — ``chalicelib.imaging.process()`` end to end: sniff, structure checks, header pixel bound, one decode
+  (``draft()`` for JPEG), the 600 -> 300 -> 150 cascade, EXIF orientation, encodes, the served copy with
+  location metadata removed, SHA-256;
+- ``naive`` — per size a full Pillow decode + ``resize(LANCZOS)`` (three full decodes);
+- ``pillow-cascade`` — one Pillow decode with ``draft()``, then 600 -> 300 -> 150 with ``reducing_gap=2``;
+- ``vips-thumbnail`` — pyvips ``thumbnail_buffer`` per size (shrink-on-load for each);
+- ``vips-cascade`` — pyvips ``thumbnail_buffer`` to 600, then ``thumbnail_image`` 300 and 150 from it.
+
+Every variant writes its thumbnails as JPEG quality 85, upright (EXIF orientation applied), and hashes the input
+with SHA-256. The baselines make no served copy and validate nothing, so ratios against them are conservative.
+libvips' operation cache is switched off (else repeated runs on the same buffer would be answered from it);
+its thread pool is the default. Peak memory: one run per variant in a fresh subprocess (``VmHWM`` delta).
 Always exits 0: it is a benchmark, not a test; the goals are printed next to the numbers, met or not.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 import PIL  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from chalicelib import imaging  # noqa: E402
+from chalicelib.errors import InvalidImage  # noqa: E402
+from scripts.bench import inputs  # noqa: E402
 
-SIZES = imaging.THUMBNAIL_SIZES
-IMAGES = {"12MP": (4000, 3000), "24MP": (6000, 4000)}
+SIZES: tuple[int, ...] = tuple(imaging.THUMBNAIL_SIZES)
 MAX_BYTES, MAX_PIXELS = 200 * 1024 * 1024, 100_000_000
-GOAL_VS_NAIVE = 3.5  # ours at least this many times faster than naive
-GOAL_VS_PYVIPS = 1.1  # ours/pyvips time at most this
-GOAL_PEAK_MIB = 16.0  # extra peak memory of ours for 24 MP
+QUALITY = 85
+
+# Issue 13's goals.
+GOAL_VS_VIPS = 1.0  # ours / min(vips-thumbnail, vips-cascade) at most this
+GOAL_VS_NAIVE = 7.0  # naive / ours at least this
+GOAL_RSS_MIB = 16.0  # extra peak RSS of ours at 24 MP above the decoded working set
+REAL_FILES = ("jolla", "iphone", "iphone-rst4", "24MP", "48MP")  # the goals are judged on these
+
+_ORIENT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
-def make_jpeg(size: tuple[int, int]) -> bytes:
-    """Photo-like content: gaussian noise over gradients and shapes, so entropy decoding does real work."""
+class Unsupported(Exception):
+    """This variant cannot process this input (reported as such, not timed)."""
+
+
+def _load_pillow_heif() -> bool:
+    """Register pillow-heif's opener; it must load before libvips.
+
+    With Debian's libvips (which links the system libheif) already loaded, pillow-heif 1.8.1 segfaults in
+    ``HeifFile.__init__`` on the first HEIC; loaded first, both work side by side.
+    """
+    try:
+        import pillow_heif  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+HAVE_PILLOW_HEIF = _load_pillow_heif()
+
+
+def _heif_opener() -> None:
+    if not HAVE_PILLOW_HEIF:
+        raise Unsupported("pillow-heif not installed")
+
+
+def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
     w, h = size
-    across = Image.linear_gradient("L").resize((h, w)).transpose(Image.Transpose.ROTATE_90)
-    down = Image.linear_gradient("L").resize(size)
-    noise = Image.effect_noise(size, 40)
-    im = Image.merge("RGB", (across, down, noise))
-    im = Image.blend(im, Image.merge("RGB", (noise, across, down)), 0.3)
+    if max(w, h) <= longest:
+        return size
+    if w >= h:
+        return longest, max(1, round(h * longest / w))
+    return max(1, round(w * longest / h)), longest
+
+
+def _jpeg(im: Image.Image) -> bytes:
     out = io.BytesIO()
-    im.save(out, "JPEG", quality=90)
+    im.convert("RGB").save(out, "JPEG", quality=QUALITY)
     return out.getvalue()
+
+
+def _open(data: bytes) -> Image.Image:
+    if data[4:8] == b"ftyp":
+        _heif_opener()
+    return Image.open(io.BytesIO(data))
+
+
+def _orientation(im: Image.Image) -> int:
+    value = im.getexif().get(0x0112, 1)
+    return value if isinstance(value, int) else 1
 
 
 def naive(data: bytes) -> list[bytes]:
     out = []
     for size in SIZES:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()  # full-size decode, every time
-            scale = size / max(im.size)
-            thumb = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
-        buf = io.BytesIO()
-        thumb.save(buf, "JPEG", quality=85)
-        out.append(buf.getvalue())
+        with _open(data) as im:
+            im.load()  # a full-size decode, every time
+            orientation = _orientation(im)
+            thumb = im.resize(_fit(im.size, size), Image.Resampling.LANCZOS)
+        if orientation in _ORIENT:
+            thumb = thumb.transpose(_ORIENT[orientation])
+        out.append(_jpeg(thumb))
+    hashlib.sha256(data).hexdigest()
+    return out
+
+
+def pillow_cascade(data: bytes) -> list[bytes]:
+    out = []
+    with _open(data) as im:
+        stored = im.size
+        if im.format == "JPEG":
+            im.draft("RGB", _fit(stored, max(SIZES)))
+        im.load()
+        orientation = _orientation(im)
+        current: Image.Image = im if im.mode == "RGB" else im.convert("RGB")
+        for size in sorted(SIZES, reverse=True):
+            target = _fit(stored, size)
+            if current.size != target:
+                current = current.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
+            upright = current.transpose(_ORIENT[orientation]) if orientation in _ORIENT else current
+            out.append(_jpeg(upright))
+    hashlib.sha256(data).hexdigest()
+    return out
+
+
+def vips_thumbnail(data: bytes) -> list[bytes]:
+    import pyvips
+
+    out = [pyvips.Image.thumbnail_buffer(data, size).write_to_buffer(f".jpg[Q={QUALITY}]") for size in SIZES]
+    hashlib.sha256(data).hexdigest()
+    return out
+
+
+def vips_cascade(data: bytes) -> list[bytes]:
+    import pyvips
+
+    first = pyvips.Image.thumbnail_buffer(data, max(SIZES)).copy_memory()
+    out = [first.write_to_buffer(f".jpg[Q={QUALITY}]")]
+    for size in sorted(SIZES, reverse=True)[1:]:
+        out.append(first.thumbnail_image(size).write_to_buffer(f".jpg[Q={QUALITY}]"))
+    hashlib.sha256(data).hexdigest()
     return out
 
 
 def ours(data: bytes) -> list[bytes]:
-    result = imaging.process(data, max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS)
+    try:
+        result = imaging.process(data, max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS)
+    except InvalidImage as exc:
+        raise Unsupported(f"refused: {exc.reason}") from exc
+    _ = result.served.data, result.sha256
     return [result.thumbnails[size].data for size in SIZES]
 
 
-def pyvips_thumbs(data: bytes) -> list[bytes]:
-    import pyvips
+VARIANTS: dict[str, Callable[[bytes], list[bytes]]] = {
+    "ours": ours,
+    "naive": naive,
+    "pillow-cascade": pillow_cascade,
+    "vips-thumbnail": vips_thumbnail,
+    "vips-cascade": vips_cascade,
+}
+VIPS_VARIANTS = ("vips-thumbnail", "vips-cascade")
 
-    return [pyvips.Image.thumbnail_buffer(data, size).write_to_buffer(".jpg[Q=85]") for size in SIZES]
 
-
-VARIANTS: dict[str, Callable[[bytes], list[bytes]]] = {"naive": naive, "ours": ours, "pyvips": pyvips_thumbs}
-
-
-def pyvips_available() -> str | None:
+def pyvips_problem() -> str | None:
     """None if pyvips works, else why not."""
     try:
         import pyvips
 
+        pyvips.cache_set_max(0)
         return None if pyvips.version(0) >= 8 else "libvips too old"
     except Exception as exc:  # a missing libvips shows up as OSError, ImportError, ...
         return f"{type(exc).__name__}: {exc}"
 
 
-def best_of(fn: Callable[[bytes], list[bytes]], data: bytes, repeat: int) -> float:
-    fn(data)  # warm-up: first-call costs (plugin registration, libvips start-up) are not what we compare
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn(data)
-        times.append(time.perf_counter() - start)
-    return min(times)
+@dataclass
+class InputResult:
+    name: str
+    description: str
+    mib: float
+    restart_markers: int
+    times_ms: dict[str, float] = field(default_factory=dict)
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # process CPU time, all threads (libvips uses several)
+    unsupported: dict[str, str] = field(default_factory=dict)
+
+    def ratio_vs_vips(self, cpu: bool = False) -> float | None:
+        times = self.cpu_ms if cpu else self.times_ms
+        vips = [times[v] for v in VIPS_VARIANTS if v in times]
+        return times["ours"] / min(vips) if vips and "ours" in times else None
+
+    def ratio_vs_naive(self) -> float | None:
+        return self.times_ms["naive"] / self.times_ms["ours"] if {"ours", "naive"} <= self.times_ms.keys() else None
+
+
+def measure(item: inputs.BenchInput, variants: list[str], repeat: int) -> InputResult:
+    markers = inputs.restart_markers(item.data) if item.data.startswith(b"\xff\xd8") else 0
+    result = InputResult(item.name, item.description, item.mib, markers)
+    live = []
+    for v in variants:  # warm-up, and find out which variants can do this input at all
+        try:
+            VARIANTS[v](item.data)
+            live.append(v)
+        except Unsupported as exc:
+            result.unsupported[v] = str(exc)
+    samples: dict[str, list[float]] = {v: [] for v in live}
+    cpu: dict[str, list[float]] = {v: [] for v in live}
+    for i in range(repeat):
+        order = live[i % len(live) :] + live[: i % len(live)] if live else []  # rotate who goes first
+        for v in order:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            VARIANTS[v](item.data)
+            samples[v].append(time.perf_counter() - start)
+            cpu[v].append(time.process_time() - start_cpu)
+    result.times_ms = {v: statistics.median(s) * 1000 for v, s in samples.items()}
+    result.cpu_ms = {v: statistics.median(s) * 1000 for v, s in cpu.items()}
+    return result
+
+
+# --- peak memory, one variant per fresh process --------------------------------------------------------
 
 
 def _peak_rss_kib() -> int:
-    """This process's resident-set high-water mark, in KiB.
+    """This process's resident-set high-water mark (``VmHWM``), in KiB.
 
-    Linux's ``VmHWM`` belongs to the address space, which ``exec`` replaces, so it starts fresh in the child.
-    ``ru_maxrss`` would not do: Linux carries the parent's high-water mark across ``exec`` (and the parent has
-    just built 24 MP images), so the child's mark starts hundreds of MiB up and a variant's peak never shows.
+    ``VmHWM`` belongs to the address space, which ``exec`` replaces, so it starts fresh in the child;
+    ``ru_maxrss`` would carry the parent's mark across ``exec``.
     """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # other OSes: only right from a small parent
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _child(variant: str, path: str) -> None:
-    """Run one variant once in this fresh process and print its peak memory as JSON.
-
-    The resident-set high-water mark includes Pillow's and libvips's C allocations
-    (pixel buffers are malloc'd in C, invisible to tracemalloc). The delta between the mark taken just before
-    the call (imports done, JPEG bytes already read) and just after is the extra peak this variant needed.
-    tracemalloc is then run separately for the Python-heap peak, since tracing would distort the first
-    measurement.
-    """
     data = Path(path).read_bytes()
     fn = VARIANTS[variant]
-    if variant == "pyvips":
-        import pyvips  # noqa: F401 - load libvips before the baseline mark
+    if pyvips_problem() is None:  # libvips loaded before the mark in every variant alike
+        import pyvips
+
+        pyvips.Image.black(1, 1).avg()  # start libvips' thread pool and type system
+    Image.init()  # Pillow's plugins too
 
     before = _peak_rss_kib()
     fn(data)
     after = _peak_rss_kib()
-    tracemalloc.start()
-    fn(data)
-    _, py_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(json.dumps({"rss_kib": after - before, "py_peak_bytes": py_peak}))
+    print(json.dumps({"rss_kib": after - before}))
 
 
-def peak_memory(variant: str, data: bytes) -> dict[str, float] | None:
-    with tempfile.NamedTemporaryFile(suffix=".jpg") as tmp:
+def peak_rss_mib(variant: str, data: bytes) -> float | None:
+    with tempfile.NamedTemporaryFile(suffix=".img") as tmp:
         tmp.write(data)
         tmp.flush()
         proc = subprocess.run(
@@ -155,62 +290,149 @@ def peak_memory(variant: str, data: bytes) -> dict[str, float] | None:
             timeout=300,
         )
     if proc.returncode != 0:
-        print(f"  ! {variant} memory child failed: {proc.stderr.strip().splitlines()[-1:]}")
         return None
-    raw = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {"rss_mib": raw["rss_kib"] / 1024, "py_mib": raw["py_peak_bytes"] / 2**20}
+    return float(json.loads(proc.stdout.strip().splitlines()[-1])["rss_kib"]) / 1024
+
+
+def working_set_mib(data: bytes) -> float:
+    """The decoded thumbnail working set: the one image ``draft()`` decodes (3 bytes a pixel) plus the 600 px one."""
+    with Image.open(io.BytesIO(data)) as im:
+        stored = im.size
+        im.draft("RGB", _fit(stored, max(SIZES)))
+        decoded = im.size
+    big = _fit(stored, max(SIZES))
+    return (decoded[0] * decoded[1] + big[0] * big[1]) * 3 / 2**20
+
+
+# --- reporting ----------------------------------------------------------------------------------------------
+
+
+def environment() -> dict[str, Any]:
+    env: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "python": sys.version.split()[0],
+        "pillow": PIL.__version__,
+        "cpus": os.cpu_count(),
+        "load": os.getloadavg()[0],
+    }
+    try:
+        import pyvips
+
+        env["libvips"] = f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}"
+    except Exception:
+        env["libvips"] = None
+    return env
 
 
 def verdict(ok: bool) -> str:
-    return "goal met" if ok else "GOAL NOT MET"
+    return "met" if ok else "missed"
+
+
+def print_table(results: list[InputResult], variants: list[str]) -> None:
+    header = f"{'input':<12} {'MiB':>5} {'RST':>6} " + " ".join(f"{v:>15}" for v in variants)
+    print(header + f" {'ours/vips':>10} {'naive/ours':>11}")
+    for r in results:
+        cells = []
+        for v in variants:
+            cells.append(f"{r.times_ms[v]:>12.1f} ms" if v in r.times_ms else f"{'n/a':>15}")
+        vv, vn = r.ratio_vs_vips(), r.ratio_vs_naive()
+        print(
+            f"{r.name:<12} {r.mib:>5.2f} {r.restart_markers:>6} "
+            + " ".join(cells)
+            + (f" {vv:>10.2f}" if vv is not None else f" {'-':>10}")
+            + (f" {vn:>10.1f}x" if vn is not None else f" {'-':>11}")
+        )
+        for v, why in r.unsupported.items():
+            print(f"{'':<12} {v}: {why}")
+
+
+def run(
+    names: tuple[str, ...] | None,
+    repeat: int,
+    memory_for: tuple[str, ...],
+    memory_variants: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
+    problem = pyvips_problem()
+    variants = [v for v in VARIANTS if problem is None or v not in VIPS_VARIANTS]
+    items = inputs.load(names)
+    results = [measure(item, variants, repeat) for item in items]
+    memory: dict[str, dict[str, float | None]] = {}
+    working: dict[str, float] = {}
+    for item in items:
+        if item.name in memory_for:
+            memory[item.name] = {v: peak_rss_mib(v, item.data) for v in variants if v in (memory_variants or variants)}
+            working[item.name] = working_set_mib(item.data)
+    return {
+        "env": environment(),
+        "vips_problem": problem,
+        "repeat": repeat,
+        "variants": variants,
+        "results": results,
+        "memory": memory,
+        "working_set": working,
+    }
+
+
+def goal_lines(report: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """``(name, value, goal, met)`` for each issue-13 thumbnail goal, judged on the real files measured."""
+    results: list[InputResult] = [r for r in report["results"] if r.name in REAL_FILES]
+    lines: list[tuple[str, str, str, bool]] = []
+    if report["vips_problem"]:
+        lines.append(("thumbnails_vs_pyvips", "not measured", f"<= {GOAL_VS_VIPS}x", False))
+    for r in results:
+        vv, vc, vn = r.ratio_vs_vips(), r.ratio_vs_vips(cpu=True), r.ratio_vs_naive()
+        if vv is not None:
+            lines.append((f"thumbnails_vs_pyvips[{r.name}]", f"{vv:.2f}x", f"<= {GOAL_VS_VIPS}x", vv <= GOAL_VS_VIPS))
+        if vc is not None:
+            lines.append(
+                (f"thumbnails_vs_pyvips_cpu[{r.name}]", f"{vc:.2f}x", f"<= {GOAL_VS_VIPS}x", vc <= GOAL_VS_VIPS)
+            )
+        if vn is not None:
+            lines.append((f"thumbnails_vs_naive[{r.name}]", f"{vn:.1f}x", f">= {GOAL_VS_NAIVE}x", vn >= GOAL_VS_NAIVE))
+    mem = report["memory"].get("24MP", {}).get("ours")
+    if mem is None:
+        lines.append(("thumbnails_rss_24mp", "not measured", f"<= {GOAL_RSS_MIB} MiB", False))
+    else:
+        extra = max(0.0, mem - report["working_set"]["24MP"])
+        lines.append(("thumbnails_rss_24mp_extra", f"{extra:.1f}MiB", f"<= {GOAL_RSS_MIB}MiB", extra <= GOAL_RSS_MIB))
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=7, help="timed runs per variant (best is kept)")
+    parser.add_argument("--repeat", type=int, default=9, help="timed passes per variant (the median is kept)")
+    parser.add_argument("--inputs", nargs="*", help="a subset of inputs (default: all)")
+    parser.add_argument("--write-docs", action="store_true", help="rewrite our section of docs/benchmarks.md")
     parser.add_argument("--child", nargs=2, metavar=("VARIANT", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
         return
+    report = run(tuple(args.inputs) if args.inputs else None, args.repeat, ("24MP", "48MP"))
+    env = report["env"]
+    print(
+        f"Pillow {env['pillow']}; libvips {env['libvips']}; python {env['python']}; {env['cpus']} CPUs; "
+        f"load {env['load']:.1f}; median of {report['repeat']}"
+    )
+    if report["vips_problem"]:
+        print(f"pyvips unavailable ({report['vips_problem']}); install libvips (Debian: apt-get install libvips42)")
+    print_table(report["results"], report["variants"])
+    for name, per_variant in report["memory"].items():
+        cells = ", ".join(f"{v} +{m:.1f}" if m is not None else f"{v} n/a" for v, m in per_variant.items())
+        print(f"peak extra RSS {name} (MiB): {cells}; working set {report['working_set'][name]:.1f} MiB")
+    for name, value, goal, ok in goal_lines(report):
+        print(f"{name} {value} {goal} {verdict(ok)}")
+    if args.write_docs:
+        from scripts.bench import report as docs
 
-    vips_problem = pyvips_available()
-    variants = [v for v in VARIANTS if v != "pyvips" or vips_problem is None]
-    print(f"Pillow {PIL.__version__}; python {sys.version.split()[0]}; {os.cpu_count()} CPUs; best of {args.repeat}")
-    if vips_problem:
-        print(f"pyvips unavailable ({vips_problem}); install libvips (Debian: apt-get install -y libvips42)")
-    else:
-        import pyvips
-
-        print(f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)} (default thread pool)")
-    print("ours = chalicelib.imaging.process() end to end (validation, draft decode, cascade, encodes, served copy)")
-
-    for label, size in IMAGES.items():
-        data = make_jpeg(size)
-        print(f"\n{label} JPEG {size[0]}x{size[1]}, quality 90, {len(data) / 2**20:.1f} MiB; sizes {SIZES}")
-        times = {v: best_of(VARIANTS[v], data, args.repeat) for v in variants}
-        for v in variants:
-            print(f"  {v:<7} {times[v] * 1000:8.1f} ms")
-        vs_naive = times["naive"] / times["ours"]
-        print(
-            f"  ours vs naive:  {vs_naive:.2f}x faster"
-            f"  (goal >= {GOAL_VS_NAIVE}x: {verdict(vs_naive >= GOAL_VS_NAIVE)})"
-        )
-        if "pyvips" in times:
-            vs_vips = times["ours"] / times["pyvips"]
-            print(f"  ours / pyvips:  {vs_vips:.2f}  (goal <= {GOAL_VS_PYVIPS}: {verdict(vs_vips <= GOAL_VS_PYVIPS)})")
-        print("  peak extra memory, one run in a fresh process (RSS high-water delta; Python heap via tracemalloc):")
-        for v in variants:
-            mem = peak_memory(v, data)
-            if mem is None:
-                continue
-            goal = ""
-            if v == "ours" and label == "24MP":
-                goal = f"  (goal <= {GOAL_PEAK_MIB:.0f} MiB RSS: {verdict(mem['rss_mib'] <= GOAL_PEAK_MIB)})"
-            print(f"    {v:<7} RSS +{mem['rss_mib']:6.1f} MiB   Python heap peak {mem['py_mib']:6.1f} MiB{goal}")
+        docs.write_thumbnails_section(report)
+        print(f"wrote {docs.DOC.relative_to(ROOT)} and charts in {docs.CHARTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
+    if "--child" in sys.argv:
+        main()
+        sys.exit(0)
     try:
         main()
     except Exception as exc:  # a benchmark reports and exits 0; it never fails a build

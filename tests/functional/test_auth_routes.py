@@ -444,3 +444,24 @@ def test_local_account_routes_are_off_with_the_oidc_provider(client: Client, mon
     response = post(client, "/api/v1/auth/register", {"email": "ada@example.com", "password": PASSWORD})
     assert response.status_code == 404
     assert body(response) == envelope("NOT_FOUND", "Local accounts are disabled; sign in with the identity provider.")
+
+
+def test_a_jwks_outage_at_cold_start_answers_503_not_401(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The provider is down when the first OIDC requests arrive: every one (the throttled ones after the first
+    failed fetch too) is a 503 in the envelope, so the web front end keeps the session (web/js/api.js)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    monkeypatch.setenv("AUTH_PROVIDER", "oidc")
+    monkeypatch.setenv("OIDC_ISSUER", "https://idp.example.test")
+    monkeypatch.setenv("OIDC_AUDIENCE", "client")
+    monkeypatch.setenv("OIDC_JWKS_URL", "http://127.0.0.1:9/jwks")  # nothing listens on the discard port
+    composition.reset()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    claims = {"sub": "s-1", "iss": "https://idp.example.test", "aud": "client", "iat": 1, "exp": 2**40}
+    token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+    for _ in range(3):
+        response = client.http.get("/api/v1/auth/me", headers=bearer(token))
+        assert response.status_code == 503
+        assert body(response) == envelope(
+            "IDENTITY_PROVIDER_UNAVAILABLE", "The identity provider is unavailable. Try again shortly."
+        )

@@ -6,7 +6,6 @@ EMF lines go to stdout and JSON log lines to stderr; ``capsys`` captures both fr
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 from pathlib import Path
@@ -58,17 +57,10 @@ class FakeRedis:
 
 
 @pytest.fixture
-def cache_nodes(monkeypatch: pytest.MonkeyPatch, aws: None) -> RedisNodes:
+def cache_nodes(aws: None) -> RedisNodes:
     nodes = RedisNodes(["redis://node-a:6379/0", "redis://node-b:6379/0"], client_factory=lambda _: FakeRedis())
-
-    @functools.lru_cache(maxsize=1)
-    def fake_redis_nodes() -> RedisNodes:
-        return nodes
-
-    monkeypatch.setattr(composition, "redis_nodes", fake_redis_nodes)
-    composition.metadata_cache.cache_clear()
-    composition.image_service.cache_clear()
-    composition.processor.cache_clear()
+    composition.reset()
+    composition.override(composition.redis_nodes, nodes)
     return nodes
 
 

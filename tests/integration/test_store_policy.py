@@ -215,14 +215,17 @@ def bucket_urls(api: Api) -> dict[str, str]:
     ticket = api.direct_upload(make_jpeg(64, 48))
     assert api.wait_until_processed(ticket["id"])["status"] == "ready"
     location = api.get(f"/api/v1/images/{ticket['id']}/file").headers["Location"]
+    bucket_segment = urlsplit(location).path.split("/")[1]  # path-style: /{bucket}/{key}
     return {
         "POST": ticket["upload"]["url"],
         "GET": urlsplit(location)._replace(query="").geturl(),
         "signed GET": location,
+        # Multipart uploads PUT each part to an object URL with ?partNumber&uploadId (the preflight has no query).
+        "PUT": urlsplit(location)._replace(query="", path=f"/{bucket_segment}/originals/{ticket['id']}").geturl(),
     }
 
 
-@pytest.mark.parametrize("method", ["POST", "GET"])
+@pytest.mark.parametrize("method", ["POST", "GET", "PUT"])
 def test_bucket_admits_the_site_origin(bucket_urls: dict[str, str], settings: Settings, method: str) -> None:
     response = preflight(bucket_urls[method], settings.site_origin, method)
     assert response.status_code == 200, response.text
@@ -239,7 +242,8 @@ def test_bucket_refuses_any_other_origin(bucket_urls: dict[str, str], method: st
 
 
 def test_bucket_refuses_methods_the_site_does_not_use(bucket_urls: dict[str, str], settings: Settings) -> None:
-    for method in ("PUT", "DELETE"):
+    # PUT is the site's since multipart uploads (parts go up with PUT); nothing in the site deletes from the bucket.
+    for method in ("DELETE", "PATCH"):
         response = preflight(bucket_urls["GET"], settings.site_origin, method)
         assert response.status_code == 403, method
         assert "Access-Control-Allow-Origin" not in response.headers

@@ -94,3 +94,19 @@ def test_committed_merge_template_is_generated_from_its_source() -> None:
         [sys.executable, str(ROOT / "infra" / "template.py"), "--check"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_pillow_heif_is_vendored_at_the_version_the_tests_run_with() -> None:
+    assert ("pillow-heif", version("pillow-heif")) in infra_package.vendored_wheels()
+
+
+def test_pillow_heif_and_its_libheif_are_in_the_zip_for_linux_x86_64(packaged: Path, zip_names: list[str]) -> None:
+    """HEIC decoding reaches Lambda without a manual step: the manylinux wheel, with the libheif it bundles."""
+    extensions = [n for n in zip_names if re.fullmatch(r"pillow_heif/_pillow_heif\..*\.so", n)]
+    assert extensions == ["pillow_heif/_pillow_heif.cpython-312-x86_64-linux-gnu.so"]
+    assert any(n.startswith("pillow_heif.libs/libheif") for n in zip_names)
+    with zipfile.ZipFile(packaged / "deployment.zip") as archive:
+        wheel_meta = archive.read(f"pillow_heif-{version('pillow-heif')}.dist-info/WHEEL").decode()
+    tags = re.findall(r"^Tag: (.+)$", wheel_meta, flags=re.M)
+    assert tags
+    assert all(tag.startswith("cp312-cp312-manylinux") and tag.endswith("_x86_64") for tag in tags)

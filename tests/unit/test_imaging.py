@@ -15,6 +15,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageStat, UnidentifiedImageError
 
 from chalicelib import imaging
 from chalicelib.errors import InvalidImage, RejectReason
+from chalicelib.imaging import pipeline
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MAX_BYTES = 50 * 1024 * 1024
@@ -374,8 +375,9 @@ def test_non_image_content_is_not_an_image(data: bytes) -> None:
     assert rejection(data) is RejectReason.NOT_AN_IMAGE
 
 
-def test_heic_from_an_iphone_is_unsupported_format() -> None:
-    assert rejection(fixture_bytes("IMG_5195.HEIC")) is RejectReason.UNSUPPORTED_FORMAT
+def test_heic_from_an_iphone_is_accepted() -> None:
+    # Issue 12: HEIC (the iPhone's default) goes through pillow-heif; tests/unit/test_heif.py has the details.
+    assert run(fixture_bytes("IMG_5195.HEIC")).format == "HEIF"
 
 
 @pytest.mark.parametrize("fmt", ["BMP", "TIFF", "ICO", "PSD"])
@@ -473,7 +475,7 @@ def test_every_pillow_exception_becomes_invalid_image(
     def failing_open(data: bytes, fmt: str) -> Image.Image:
         raise error
 
-    monkeypatch.setattr(imaging, "_open", failing_open)
+    monkeypatch.setattr(pipeline, "_open", failing_open)
     with pytest.raises(InvalidImage) as info:
         run(encode(photo((16, 16)), "PNG"))
     assert info.value.reason is reason
@@ -512,9 +514,9 @@ def test_sniff_names_formats_by_magic_bytes(head: bytes, expected: str | None) -
     assert imaging.sniff(head) == expected
 
 
-def test_allowed_formats_are_the_four_web_formats_plus_avif_when_available() -> None:
-    assert {"JPEG", "PNG", "GIF", "WEBP"} <= imaging.ALLOWED_FORMATS <= {"JPEG", "PNG", "GIF", "WEBP", "AVIF"}
-    assert "HEIF" not in imaging.ALLOWED_FORMATS
+def test_allowed_formats_are_the_four_web_formats_plus_heic_and_avif_when_available() -> None:
+    everything = {"JPEG", "PNG", "GIF", "WEBP", "AVIF", "HEIF"}
+    assert {"JPEG", "PNG", "GIF", "WEBP", "HEIF"} <= imaging.ALLOWED_FORMATS <= everything
 
 
 @pytest.mark.skipif("AVIF" not in imaging.ALLOWED_FORMATS, reason="this Pillow build cannot decode AVIF")

@@ -71,7 +71,16 @@ def claims(**overrides: Any) -> dict[str, Any]:
     import time
 
     now = int(time.time())
-    return {"sub": "user-1", "iat": now, "exp": now + 600, "iss": "chitram", "aud": "chitram-api", **overrides}
+    # Built at collection time (parametrize), so the expiry must outlast a slow run: these tokens must fail for
+    # the reason under test (issuer, audience, key, algorithm), never merely for having expired meanwhile.
+    return {
+        "sub": "user-1",
+        "iat": now,
+        "exp": now + 30 * 24 * 3600,
+        "iss": "chitram",
+        "aud": "chitram-api",
+        **overrides,
+    }
 
 
 @pytest.mark.parametrize(
@@ -308,7 +317,12 @@ def test_jwks_skips_non_signing_and_non_rsa_keys() -> None:
 
 # --- the secret ------------------------------------------------------------------------------------
 
-DEPLOYED = {"STAGE": "prod", "MAILER": "ses", "MAIL_FROM": "noreply@example.com"}
+DEPLOYED = {
+    "STAGE": "prod",
+    "MAILER": "ses",
+    "MAIL_FROM": "noreply@example.com",
+    "REDIS_NODES": "redis://10.0.0.1:6379",
+}
 
 
 @pytest.mark.parametrize(
@@ -339,3 +353,66 @@ def test_local_stage_without_a_secret_gets_a_random_one() -> None:
 def test_oidc_needs_issuer_jwks_url_and_audience() -> None:
     with pytest.raises(SettingsError, match="OIDC_AUDIENCE"):
         Settings.from_env({"AUTH_PROVIDER": "oidc", "OIDC_ISSUER": ISSUER, "OIDC_JWKS_URL": "http://x/jwks"})
+
+
+def test_jwks_outage_at_cold_start_stays_503_while_refreshes_are_throttled() -> None:
+    key = new_key()
+    jwks, clock = FakeJwks(jwk(key, "k1")), Clock()
+    jwks.down = True
+    oidc = provider(jwks, clock, min_refresh=60)
+    for _ in range(5):  # not 401: that would sign every user out for the length of the throttle
+        with pytest.raises(IdentityProviderUnavailable):
+            oidc.authenticate(rs256(key, "k1"))
+    assert jwks.fetches == 1
+    jwks.down = False
+    clock.now += 60
+    assert oidc.authenticate(rs256(key, "k1")).user_id == "oidc:abc-123"
+
+
+def test_jwks_outage_answers_503_for_a_kid_it_cannot_check_and_serves_the_ones_it_holds() -> None:
+    key, rotated_in = new_key(), new_key()
+    jwks, clock = FakeJwks(jwk(key, "k1")), Clock()
+    oidc = provider(jwks, clock)
+    oidc.authenticate(rs256(key, "k1"))
+    jwks.down = True
+    clock.now += 61
+    with pytest.raises(IdentityProviderUnavailable):
+        oidc.authenticate(rs256(rotated_in, "k2"))
+    assert oidc.authenticate(rs256(key, "k1")).user_id == "oidc:abc-123"
+
+
+def test_a_recovered_provider_refuses_unknown_kids_as_invalid_again() -> None:
+    key = new_key()
+    jwks, clock = FakeJwks(jwk(key, "k1")), Clock()
+    jwks.down = True
+    oidc = provider(jwks, clock)
+    with pytest.raises(IdentityProviderUnavailable):
+        oidc.authenticate(rs256(key, "k1"))
+    jwks.down = False
+    clock.now += 60
+    with pytest.raises(InvalidToken):
+        oidc.authenticate(rs256(key, "junk"))
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        pytest.param({"alg": "RS512"}, id="another-algorithm"),
+        pytest.param({"n": "not-base64url!"}, id="unparseable-modulus"),
+        pytest.param({"kty": "oct", "k": "c2VjcmV0"}, id="symmetric"),
+    ],
+)
+def test_jwks_keys_that_cannot_verify_rs256_are_left_out_and_the_rest_kept(entry: dict[str, Any]) -> None:
+    key = new_key()
+    jwks = FakeJwks({**jwk(key, "odd"), **entry}, jwk(key, "k1"))
+    oidc = provider(jwks)
+    with pytest.raises(InvalidToken):
+        oidc.authenticate(rs256(key, "odd"))
+    assert oidc.authenticate(rs256(key, "k1")).user_id == "oidc:abc-123"
+
+
+def test_a_jwks_document_without_usable_keys_refuses_tokens_as_invalid() -> None:
+    key = new_key()
+    oidc = provider(FakeJwks({"kty": "EC", "kid": "ec"}))
+    with pytest.raises(InvalidToken):
+        oidc.authenticate(rs256(key, "ec"))

@@ -6,12 +6,9 @@
  */
 
 import * as config from "../config.js";
-import { getToken, signOut } from "./auth.js";
+import { endsSession, getToken, signOut } from "./auth.js";
 
 export const API_BASE = String(config.API_BASE || "").replace(/\/+$/, "");
-// A courtesy pre-check only: the presigned policy and the processor decide. The deploy may export the real limit.
-export const MAX_UPLOAD_BYTES = Number(config.MAX_UPLOAD_BYTES) || 10 * 1024 * 1024;
-export const UPLOADABLE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"];
 
 export class ApiError extends Error {
   constructor({ status = 0, code = "ERROR", message, details = {}, retryAfter = null }) {
@@ -103,8 +100,7 @@ async function request(method, path, { json, headers = {}, auth = true, signal }
   }
   if (!response.ok) {
     const error = errorFromResponse(response.status, data, response.headers.get("Retry-After"));
-    // A token the API no longer accepts (expired, revoked, user gone) ends the session everywhere.
-    if (response.status === 401 && token) signOut("Your session has ended. Please sign in again.");
+    if (endsSession(response.status, token)) signOut("Your session has ended. Please sign in again.");
     throw error;
   }
   return data;
@@ -112,9 +108,9 @@ async function request(method, path, { json, headers = {}, auth = true, signal }
 
 // --- images --------------------------------------------------------------------------------------
 
-export function requestUpload({ filename, contentType, size }) {
+export function requestUpload({ filename, contentType, size, sha256, visibility }) {
   return request("POST", "/api/v1/images/upload-url", {
-    json: { filename, content_type: contentType, size },
+    json: { filename, content_type: contentType, size, sha256, visibility },
   });
 }
 
@@ -185,4 +181,60 @@ export function confirmPasswordReset(token, newPassword) {
  */
 export function previewUrl(image, size) {
   return image?.owner_links?.thumbnails?.[String(size)] || thumbnailUrl(image.id, size);
+}
+
+// --- personal API tokens (a signed-in session only: tokens never manage tokens) -----------------
+
+export function listApiTokens() {
+  return request("GET", "/api/v1/users/me/tokens");
+}
+
+/** {name, scope: "upload" | "read" | "full", expiresInDays?} -> the token, with its secret (shown once). */
+export function createApiToken({ name, scope, expiresInDays }) {
+  const json = { name, scope };
+  if (expiresInDays) json.expires_in_days = expiresInDays;
+  return request("POST", "/api/v1/users/me/tokens", { json });
+}
+
+export function revokeApiToken(id) {
+  return request("DELETE", `/api/v1/users/me/tokens/${encodeURIComponent(id)}`);
+}
+
+// --- large files: multipart uploads (see web/js/large-upload.js) ---------------------------------
+
+function uploadCredentials(deleteToken) {
+  return deleteToken ? { "X-Delete-Token": deleteToken } : {};
+}
+
+export function createMultipart({ filename, contentType, size, sha256, visibility }) {
+  return request("POST", "/api/v1/images/multipart", {
+    json: { filename, content_type: contentType, size, sha256, visibility },
+  });
+}
+
+export async function signMultipartParts(id, parts, deleteToken) {
+  const body = await request("POST", `/api/v1/images/${encodeURIComponent(id)}/multipart/parts`, {
+    json: { parts },
+    headers: uploadCredentials(deleteToken),
+  });
+  return body.parts;
+}
+
+export function listMultipartParts(id, deleteToken) {
+  return request("GET", `/api/v1/images/${encodeURIComponent(id)}/multipart/parts`, {
+    headers: uploadCredentials(deleteToken),
+  });
+}
+
+export function completeMultipart(id, deleteToken) {
+  return request("POST", `/api/v1/images/${encodeURIComponent(id)}/multipart/complete`, {
+    json: {},
+    headers: uploadCredentials(deleteToken),
+  });
+}
+
+export function abortMultipart(id, deleteToken) {
+  return request("DELETE", `/api/v1/images/${encodeURIComponent(id)}/multipart`, {
+    headers: uploadCredentials(deleteToken),
+  });
 }

@@ -1,6 +1,7 @@
 /**
  * Auth state: the signed-in session (access token + user) kept in localStorage, and who wants to know when
- * it changes. Nothing here talks to the API; api.js reads the token and calls signOut() on a 401.
+ * it changes. Nothing here talks to the API; api.js reads the token and calls signOut()
+ * when endsSession() says so (a 401, never a 503).
  */
 
 const SESSION_KEY = "chitram.session";
@@ -42,6 +43,14 @@ export function setSession(token, user) {
 export function updateUser(user) {
   const session = readSession();
   if (session) setSession(session.token, user);
+}
+
+/**
+ * Whether an answer ends the session: only a 401 to a request that carried a token (expired, revoked, user
+ * gone). A 503 (the identity provider's keys could not be fetched) says nothing about the token: keep it.
+ */
+export function endsSession(status, token) {
+  return status === 401 && Boolean(token);
 }
 
 /** Forget the session. `notice` is shown once on the next page (e.g. why the user was signed out). */

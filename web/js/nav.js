@@ -3,17 +3,22 @@
  * page marked, who is signed in or the sign-in/register links, sign out), the notice line for one-time notices
  * (e.g. "your session has ended") and the footer.
  *
- * Each HTML page holds only its <head> (which must stay static: charset, CSP, title, stylesheet) and its own
- * <main id="main">; initNav() builds the rest around that <main>, so the shared markup lives here once.
+ * Each HTML page holds only its <head> (which must stay static: charset, title, stylesheet; the security headers
+ * come from the server, chalicelib/site_headers.py) and its own <main id="main">; initNav() builds the rest
+ * around that <main>, so the shared markup lives here once. It also fills in the product facts the static HTML
+ * leaves to /config.js (applyConfig), so no page carries a copy of a format list, a size or a password rule.
  */
 
 import { getUser, isSignedIn, leaveNotice, onAuthChange, signOut, takeNotice } from "./auth.js";
-import { $, clear, el, setStatus } from "./ui.js";
+import { ACCEPT, MAX_UPLOAD_BYTES, PASSWORD_MIN_CHARS, formatList } from "./facts.js";
+import { $, clear, el, formatBytes, setStatus } from "./ui.js";
 
 const NAV_LINKS = [
   ["home", "./", "Upload"],
   ["gallery", "gallery.html", "Gallery"],
   ["mine", "mine.html", "My images"],
+  ["tokens", "tokens.html", "API tokens"],
+  ["docs", "docs", "API docs"],
 ];
 
 const FOOTER_TEXT =
@@ -21,6 +26,7 @@ const FOOTER_TEXT =
 
 /** Build the shell around the page's <main> (once) and mark `current` ("home", "gallery", "mine", …). */
 export function initNav(current) {
+  applyConfig(document);
   renderShell(current);
   renderAccount();
   onAuthChange(() => {
@@ -36,6 +42,30 @@ export function initNav(current) {
 export function showNotice(text, kind = "info") {
   const node = $("#notice");
   if (node) setStatus(node, text, kind);
+}
+
+/** What each data-config="…" marker in the HTML becomes (an unknown marker is a bug: it throws). */
+const CONFIG_FILLERS = {
+  "upload-rules": (node) => {
+    node.textContent = `${formatList()}, up to ${formatBytes(MAX_UPLOAD_BYTES)} each.`;
+  },
+  "accept": (node) => {
+    node.accept = ACCEPT;
+  },
+  "new-password": (node) => {
+    node.minLength = PASSWORD_MIN_CHARS;
+  },
+  "password-rules": (node) => {
+    node.textContent = `At least ${PASSWORD_MIN_CHARS} characters.`;
+  },
+};
+
+export function applyConfig(root) {
+  for (const node of root.querySelectorAll("[data-config]")) {
+    const fill = CONFIG_FILLERS[node.dataset.config];
+    if (!fill) throw new Error(`unknown data-config="${node.dataset.config}"`);
+    fill(node);
+  }
 }
 
 function renderShell(current) {

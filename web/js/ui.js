@@ -5,6 +5,8 @@
  * HTML is ever built from strings (no innerHTML), which also keeps a strict CSP workable.
  */
 
+import { formatList } from "./facts.js";
+
 /** Create an element: el("a", {href: "...", class: "x"}, "text", childNode, ...). */
 export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
@@ -69,7 +71,7 @@ const REJECT_REASONS = {
   EMPTY_FILE: "The file is empty.",
   TOO_LARGE: "The file is larger than this site accepts.",
   NOT_AN_IMAGE: "This file is not an image: its contents are not a picture, whatever its name says.",
-  UNSUPPORTED_FORMAT: "This image format is not supported. Use JPEG, PNG, GIF or WebP.",
+  UNSUPPORTED_FORMAT: `This image format is not supported. Use ${formatList()}.`,
   TRUNCATED: "The image file is incomplete (it was cut off).",
   CORRUPT: "The image file is damaged and cannot be read.",
   TOO_MANY_PIXELS: "The image has too many pixels to process.",

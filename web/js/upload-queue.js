@@ -1,18 +1,24 @@
 /**
  * The upload queue: takes File objects and runs each through the presigned-POST flow:
  *
- *   1. courtesy pre-checks (type, size) — the server still decides;
+ *   1. courtesy pre-checks (type, size, from /config.js) — the server still decides;
  *   2. POST /api/v1/images/upload-url for a form bound to this file;
  *   3. a multipart POST of the form's fields + the file straight to the bucket (XMLHttpRequest, for progress);
  *   4. poll GET /api/v1/images/{id} until the processor says `ready` or `rejected`.
+ *
+ * Files above MULTIPART_THRESHOLD_BYTES (from /config.js) take steps 2–3 as a multipart upload instead
+ * (large-upload.js: parts in parallel, each retried, resumable after a reload). Either way the browser computes
+ * the SHA-256 (WebCrypto) and the store refuses bytes that do not match it.
  *
  * At most `concurrency` files are in steps 2–3 at once, so a bulk drop does not flood the API or the bucket.
  * A 429 pauses the whole queue for Retry-After seconds (the limit is per client, so every other file would get
  * the same answer) and the file is retried automatically a few times before it is marked failed.
  */
 
-import { ApiError, MAX_UPLOAD_BYTES, UPLOADABLE_TYPES, errorFromResponse, getImage, requestUpload } from "./api.js";
+import { ApiError, errorFromResponse, getImage, requestUpload } from "./api.js";
 import { getUser } from "./auth.js";
+import { FORMATS, MAX_UPLOAD_BYTES, MULTIPART_THRESHOLD_BYTES, UPLOADABLE_TYPES, formatList } from "./facts.js";
+import { abandon, sha256Hex, uploadInParts } from "./large-upload.js";
 import { forgetUpload, rememberUpload } from "./uploads-store.js";
 import { errorText, formatBytes, rejectReasonText, sleep } from "./ui.js";
 
@@ -38,10 +44,26 @@ const FINAL = new Set([STATES.READY, STATES.REJECTED, STATES.FAILED, STATES.CANC
 
 let nextKey = 1;
 
+/**
+ * The Content-Type to claim: the browser's, or (desktop browsers report "" for HEIC) the one the catalog gives
+ * the file's extension. The processor decides by content either way.
+ */
+export function claimedType(file) {
+  if (UPLOADABLE_TYPES.includes(file.type)) return file.type;
+  const extension = (file.name.split(".").pop() || "").toLowerCase();
+  const format = FORMATS.find((candidate) => candidate.extensions.includes(extension));
+  return format && (file.type === "" || file.type === "application/octet-stream") ? format.mime_type : file.type;
+}
+
 export class UploadItem {
-  constructor(file) {
+  constructor(file, { pending = null } = {}) {
     this.key = nextKey++;
     this.file = file;
+    this.contentType = claimedType(file);
+    this.pending = pending; // an unfinished multipart upload (resumed from IndexedDB)
+    this.visibility = pending?.visibility ?? null;
+    this.partsDone = 0;
+    this.partsLeft = 0;
     this.state = STATES.QUEUED;
     this.message = "Waiting to upload…";
     this.loaded = 0;
@@ -66,14 +88,22 @@ export class UploadItem {
   get canCancel() {
     return [STATES.QUEUED, STATES.WAITING, STATES.REQUESTING, STATES.UPLOADING].includes(this.state);
   }
+
+  get canDismiss() {
+    return [STATES.FAILED, STATES.REJECTED, STATES.CANCELLED].includes(this.state);
+  }
+
+  get multipart() {
+    return this.pending !== null || this.file.size > MULTIPART_THRESHOLD_BYTES;
+  }
 }
 
 /** Why the browser will not even try this file, or null. */
 export function precheck(file) {
   if (file.size === 0) return "The file is empty.";
-  if (!UPLOADABLE_TYPES.includes(file.type)) {
+  if (!UPLOADABLE_TYPES.includes(claimedType(file))) {
     const kind = file.type ? `“${file.type}” files` : "Files of unknown type";
-    return `${kind} cannot be uploaded. Choose a JPEG, PNG, GIF, WebP or AVIF image.`;
+    return `${kind} cannot be uploaded. Choose a ${formatList()} image.`;
   }
   if (file.size > MAX_UPLOAD_BYTES) {
     return `The file is ${formatBytes(file.size)}; the limit is ${formatBytes(MAX_UPLOAD_BYTES)}.`;
@@ -83,17 +113,20 @@ export function precheck(file) {
 
 export class UploadQueue {
   /** @param {{concurrency?: number, onChange: (item: UploadItem) => void}} options */
-  constructor({ concurrency = 3, onChange }) {
+  constructor({ concurrency = 3, onChange, visibility = () => null }) {
     this.concurrency = concurrency;
+    this.visibility = visibility; // the visibility chosen on the page when a file is added
     this.onChange = onChange;
     this.waiting = [];
     this.active = 0;
     this.pausedUntil = 0;
     this.resumeTimer = null;
+    this.batch = new Date().toISOString(); // this page's uploads, remembered together (uploads-store.js)
   }
 
-  add(file) {
-    const item = new UploadItem(file);
+  add(file, { pending = null } = {}) {
+    const item = new UploadItem(file, { pending });
+    item.visibility ??= this.visibility();
     const problem = precheck(file);
     if (problem) {
       item.precheckFailed = true;
@@ -121,7 +154,17 @@ export class UploadQueue {
     this.waiting = this.waiting.filter((other) => other !== item);
     item.abort.abort();
     item.xhr?.abort();
+    if (item.pending) abandon(item.pending); // drop the parts the store already holds
+    item.pending = null;
     this.update(item, STATES.CANCELLED, "Cancelled.");
+  }
+
+  /** A finished row the user no longer wants to see; an unfinished large upload it held is abandoned. */
+  dismiss(item) {
+    if (!item.canDismiss) return;
+    if (item.pending) abandon(item.pending);
+    item.pending = null;
+    this.onDismiss?.(item);
   }
 
   get busy() {
@@ -162,25 +205,31 @@ export class UploadQueue {
     };
     try {
       if (item.state === STATES.CANCELLED) return false;
+      if (item.multipart) return await this.transferInParts(item);
       this.update(item, STATES.REQUESTING, "Preparing upload…");
+      const sha256 = await sha256Hex(item.file);
       const ticket = await requestUpload({
         filename: item.file.name,
-        contentType: item.file.type,
+        contentType: item.contentType,
         size: item.file.size,
+        sha256,
+        visibility: item.visibility || undefined,
       });
       if (item.state === STATES.CANCELLED) return false;
       item.imageId = ticket.id;
       item.deleteToken = ticket.delete_token ?? null;
-      rememberUpload({
-        id: ticket.id,
-        filename: item.file.name,
-        deleteToken: item.deleteToken,
-        ownerId: item.deleteToken ? null : (getUser()?.id ?? null),
-      });
+      this.remember(item, ticket.id, ticket.delete_token);
       this.update(item, STATES.UPLOADING, "Uploading…");
       await postToBucket(item, ticket.upload, () => this.onChange(item));
       return true;
     } catch (error) {
+      if (item.pending && item.state !== STATES.CANCELLED && error?.name !== "AbortError") {
+        // A large upload keeps its parts: Retry (or a reload) sends only what is missing.
+        const { partsDone: done, partsLeft: left } = item;
+        const detail = left ? ` ${done} parts are in, ${left} left.` : "";
+        this.update(item, STATES.FAILED, `${errorText(error)}${detail} Retry to continue.`);
+        return false;
+      }
       if (item.imageId) {
         // The record was made but the bytes never arrived: it expires by itself; do not list it as ours.
         forgetUpload(item.imageId);
@@ -196,6 +245,47 @@ export class UploadQueue {
     } finally {
       release();
     }
+  }
+
+  /** Steps 2–3 for a large file: parts in parallel, resumable (large-upload.js). */
+  async transferInParts(item) {
+    this.update(item, STATES.REQUESTING, item.pending ? "Resuming: asking which parts arrived…" : "Preparing upload…");
+    const state = await uploadInParts(item, {
+      visibility: item.visibility || undefined,
+      signal: item.abort.signal,
+      onOpened: (opened) => this.remember(item, opened.id, opened.deleteToken),
+      onProgress: ({ loaded, total, done, left }) => {
+        item.loaded = loaded;
+        item.total = total;
+        item.partsDone = done;
+        item.partsLeft = left;
+        const message = `Uploading in parts: ${done} done, ${left} left.`;
+        if (item.state !== STATES.UPLOADING) this.update(item, STATES.UPLOADING, message);
+        else {
+          item.message = message;
+          this.onChange(item);
+        }
+      },
+    });
+    item.imageId = state.id;
+    item.deleteToken = state.deleteToken;
+    if (item.pending && !item.remembered) this.remember(item, state.id, state.deleteToken);
+    item.pending = null;
+    item.loaded = item.total;
+    return true;
+  }
+
+  remember(item, id, deleteToken) {
+    item.imageId = id;
+    item.deleteToken = deleteToken ?? null;
+    item.remembered = true;
+    rememberUpload({
+      id,
+      filename: item.file.name,
+      deleteToken: item.deleteToken,
+      ownerId: item.deleteToken ? null : (getUser()?.id ?? null),
+      batch: this.batch,
+    });
   }
 
   backOff(item, error) {

@@ -28,13 +28,14 @@ export function findUpload(id) {
   return readAll().find((entry) => entry.id === id) ?? null;
 }
 
-export function rememberUpload({ id, filename, deleteToken, ownerId }) {
+export function rememberUpload({ id, filename, deleteToken, ownerId, batch = null }) {
   const entries = readAll().filter((entry) => entry.id !== id);
   entries.unshift({
     id,
     filename,
     deleteToken: deleteToken || null,
     ownerId: ownerId || null,
+    batch,
     tokenShown: false,
     uploadedAt: new Date().toISOString(),
   });
@@ -47,4 +48,11 @@ export function markTokenShown(id) {
 
 export function forgetUpload(id) {
   writeAll(readAll().filter((entry) => entry.id !== id));
+}
+
+/** The uploads of the most recent batch (one visit to the upload page), oldest first. */
+export function lastBatch() {
+  const entries = readAll();
+  const batch = entries.find((entry) => entry.batch)?.batch;
+  return batch ? entries.filter((entry) => entry.batch === batch).reverse() : [];
 }

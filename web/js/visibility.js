@@ -4,20 +4,31 @@
  */
 
 import { setVisibility } from "./api.js";
+import { DEFAULT_VISIBILITY, VISIBILITIES } from "./facts.js";
 import { el, errorText } from "./ui.js";
 
-export const VISIBILITY_LABELS = { public: "Public", unlisted: "Unlisted", private: "Private" };
+// The words for the visibilities /config.js lists (which ones exist is the server's fact, not this file's).
+// One the server adds before this file learns its words still works: its name and the catalog's description.
+const WORDS = {
+  public: ["Public", "listed in the gallery"],
+  unlisted: ["Unlisted", "only people with the link"],
+  private: ["Private", "only you"],
+};
+
+function words(name) {
+  const known = VISIBILITIES.find((visibility) => visibility.name === name);
+  const fallback = [name.charAt(0).toUpperCase() + name.slice(1), known?.description || ""];
+  return WORDS[name] || fallback;
+}
+
+export function visibilityLabel(name) {
+  return words(name)[0];
+}
 
 export function visibilityText(visibility) {
-  return (
-    {
-      public: "Public — listed in the gallery",
-      unlisted: "Unlisted — only people with the link",
-      private: "Private — only you",
-    }[visibility] ||
-    visibility ||
-    "unknown"
-  );
+  if (!visibility) return "unknown";
+  const [label, description] = words(visibility);
+  return description ? `${label} — ${description}` : label;
 }
 
 /**
@@ -29,9 +40,9 @@ export function visibilitySelect(image, { status, label, onSaved = () => {} }) {
   const select = el(
     "select",
     { id, name: "visibility", dataset: { imageId: image.id } },
-    Object.entries(VISIBILITY_LABELS).map(([value, text]) => el("option", { value }, text)),
+    VISIBILITIES.map(({ name }) => el("option", { value: name }, visibilityLabel(name))),
   );
-  select.value = image.visibility || "public";
+  select.value = image.visibility || DEFAULT_VISIBILITY;
   let current = select.value;
   select.addEventListener("change", async () => {
     const wanted = select.value;
@@ -41,7 +52,7 @@ export function visibilitySelect(image, { status, label, onSaved = () => {} }) {
       const updated = await setVisibility(image.id, wanted);
       current = updated?.visibility || wanted;
       select.value = current;
-      status.textContent = `Now ${VISIBILITY_LABELS[current].toLowerCase()}.`;
+      status.textContent = `Now ${visibilityLabel(current).toLowerCase()}.`;
       onSaved(current);
     } catch (error) {
       select.value = current;

@@ -1,10 +1,11 @@
 /**
- * The public gallery: 300 px thumbnails, newest first, fetched a page at a time with `next_cursor`.
+ * The public gallery: thumbnails filling 300 px tiles, newest first, fetched a page at a time with `next_cursor`.
  * Scrolling near the end loads the next page (IntersectionObserver); the "Load more" button does the same for
  * keyboards and for browsers without the observer.
  */
 
 import { apiUrl, listGallery, thumbnailUrl } from "../api.js";
+import { PAGE_SIZE_MAX, thumbnailSizeFor } from "../facts.js";
 import { initNav } from "../nav.js";
 import { $, el, errorText, formatDimensions, setStatus, thumbnail } from "../ui.js";
 
@@ -14,9 +15,13 @@ const grid = $("#gallery");
 const more = $("#load-more");
 const status = $("#gallery-status");
 const sentinel = $("#sentinel");
-// ?per_page=N (1–100) picks a smaller page, mostly useful to see the paging work.
+// ?per_page=N (1 to the API's PAGE_SIZE_MAX) picks another page size, mostly useful to see the paging work.
+// 24 fills whole rows of 2, 3, 4 or 6 tiles.
 const requested = Number(new URLSearchParams(window.location.search).get("per_page"));
-const PAGE_SIZE = Number.isInteger(requested) && requested >= 1 && requested <= 100 ? requested : 24;
+const PAGE_SIZE =
+  Number.isInteger(requested) && requested >= 1 && requested <= PAGE_SIZE_MAX ? requested : Math.min(24, PAGE_SIZE_MAX);
+const TILE_PX = 300; // the tile's CSS size; the thumbnail is the smallest rendition that fills it
+const TILE_SIZE = thumbnailSizeFor(TILE_PX);
 
 let cursor = null;
 let finished = false;
@@ -61,14 +66,15 @@ function nearViewport(node) {
 
 function tile(image) {
   const name = image.filename || "Untitled";
-  const src = image.thumbnails?.["300"] ? apiUrl(image.thumbnails["300"]) : thumbnailUrl(image.id, 300);
+  const listed = image.thumbnails?.[String(TILE_SIZE)];
+  const src = listed ? apiUrl(listed) : thumbnailUrl(image.id, TILE_SIZE);
   return el(
     "li",
     {},
     el(
       "a",
       { class: "tile", href: `image.html?id=${encodeURIComponent(image.id)}` },
-      thumbnail(src, name, { className: "thumb", width: 300, height: 300 }),
+      thumbnail(src, name, { className: "thumb", width: TILE_PX, height: TILE_PX }),
       el("span", { class: "tile-caption" }, name, el("small", {}, formatDimensions(image.width, image.height))),
     ),
   );

@@ -3,10 +3,14 @@
  * line, and links to each image's share page. A single file that becomes ready opens its share page.
  */
 
-import { MAX_UPLOAD_BYTES } from "../api.js";
+import { isSignedIn, onAuthChange } from "../auth.js";
+import { DEFAULT_VISIBILITY, VISIBILITIES } from "../facts.js";
 import { initNav } from "../nav.js";
+import { listPending } from "../pending-uploads.js";
 import { STATES, UploadQueue } from "../upload-queue.js";
+import { lastBatch as rememberedBatch } from "../uploads-store.js";
 import { $, clear, copyButton, el, formatBytes, imagePageUrl, labelled, thumbnail } from "../ui.js";
+import { visibilityText } from "../visibility.js";
 
 // Old-style short links (#/i/{id}) land on the image page.
 const shortLink = window.location.hash.match(/^#\/i\/([\w-]+)$/);
@@ -22,9 +26,39 @@ const summary = $("#uploads-summary");
 const rows = new Map();
 let lastBatch = [];
 
-$("#max-size").textContent = formatBytes(MAX_UPLOAD_BYTES);
+const visibility = $("#upload-visibility");
+const queue = new UploadQueue({ concurrency: 3, onChange: render, visibility: () => visibility.value });
+queue.onDismiss = (item) => {
+  rows.get(item.key)?.node.remove();
+  rows.delete(item.key);
+  renderSummary();
+};
 
-const queue = new UploadQueue({ concurrency: 3, onChange: render });
+// --- texts that fit the device: no "drag and drop" or "Ctrl+V" where there is no mouse or keyboard ---------
+
+const touch = window.matchMedia("(pointer: coarse)").matches && !window.matchMedia("(pointer: fine)").matches;
+if (touch) {
+  $("#lede-how").textContent = "Choose photos from your phone or take new ones.";
+  clear($("#dropzone-title")).append(el("span", { class: "link-like" }, "Tap to choose photos"));
+  $("#dropzone-hint").textContent = "Several photos upload three at a time. Large ones resume if the connection drops.";
+}
+
+// --- visibility, chosen before upload (anonymous uploads may be unlisted; private needs an account) -----------
+
+function renderVisibilityChoice() {
+  const signedIn = isSignedIn();
+  const previous = visibility.value || DEFAULT_VISIBILITY;
+  clear(visibility).append(
+    ...VISIBILITIES.map(({ name, needs_owner: needsOwner }) =>
+      el("option", { value: name, disabled: needsOwner && !signedIn }, visibilityText(name)),
+    ),
+  );
+  const allowed = VISIBILITIES.find((v) => v.name === previous && !(v.needs_owner && !signedIn));
+  visibility.value = allowed ? previous : DEFAULT_VISIBILITY;
+  $("#upload-visibility-hint").textContent = signedIn ? "" : "Sign in to upload private images.";
+}
+renderVisibilityChoice();
+onAuthChange(renderVisibilityChoice);
 
 function addFiles(files) {
   const batch = Array.from(files);
@@ -113,6 +147,7 @@ function rowFor(item) {
 function render(item) {
   const row = rowFor(item);
   row.node.dataset.state = item.state;
+  if (item.state === STATES.READY) renderLastBatch();
   row.status.textContent = item.message;
   const percent = item.total > 0 ? Math.round((item.loaded / item.total) * 100) : 0;
   if (item.state === STATES.PROCESSING || item.state === STATES.READY) row.progress.value = 100;
@@ -131,6 +166,14 @@ function render(item) {
 
 function renderActions(item, row) {
   clear(row.actions);
+  if (item.canDismiss) {
+    row.actions.append(
+      labelled(
+        el("button", { type: "button", class: "button button-small button-quiet", onclick: () => queue.dismiss(item) }, "Dismiss"),
+        `Dismiss ${item.file.name}`,
+      ),
+    );
+  }
   if (item.state === STATES.READY) {
     row.actions.append(
       el("a", { class: "button button-small button-primary", href: `image.html?id=${encodeURIComponent(item.imageId)}` }, "Open share page"),
@@ -158,3 +201,54 @@ function renderSummary() {
   if (counts.failed) parts.push(`${counts.failed} not uploaded`);
   summary.textContent = parts.join(" · ");
 }
+
+// --- after a reload: resume unfinished large uploads, and show the last batch's links and delete tokens -------
+
+listPending().then((pending) => {
+  if (pending.length === 0) return;
+  section.hidden = false;
+  for (const entry of pending) {
+    const file = entry.file instanceof File ? entry.file : new File([entry.file], entry.filename, { type: entry.contentType });
+    queue.add(file, { pending: entry });
+  }
+});
+
+function renderLastBatch() {
+  const entries = rememberedBatch();
+  const node = $("#last-batch");
+  node.hidden = entries.length === 0;
+  const listNode = clear($("#last-batch-list"));
+  for (const entry of entries) {
+    listNode.append(
+      el(
+        "li",
+        {},
+        el("a", { href: `image.html?id=${encodeURIComponent(entry.id)}` }, entry.filename),
+        el("span", { class: "batch-link" }, imagePageUrl(entry.id)),
+        entry.deleteToken ? el("span", { class: "batch-token" }, `delete token: ${entry.deleteToken}`) : "",
+      ),
+    );
+  }
+}
+
+function batchText() {
+  return rememberedBatch()
+    .map((entry) => [entry.filename, imagePageUrl(entry.id), entry.deleteToken ? `delete token: ${entry.deleteToken}` : ""]
+      .filter(Boolean)
+      .join("\t"))
+    .join("\n");
+}
+
+$("#copy-batch").addEventListener("click", async () => {
+  const status = $("#last-batch-status");
+  const text = batchText();
+  try {
+    await navigator.clipboard.writeText(text);
+    status.textContent = "Links and delete tokens copied.";
+  } catch {
+    status.textContent = "Copying was refused; select the list and copy it.";
+  }
+  document.body.dataset.copied = text;
+});
+renderLastBatch();
+window.addEventListener("storage", renderLastBatch);

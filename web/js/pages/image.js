@@ -7,6 +7,7 @@
  */
 
 import { ApiError, deleteImage, fileUrl, getImage, previewUrl } from "../api.js";
+import { THUMBNAIL_SIZES } from "../facts.js";
 import { initNav, showNotice } from "../nav.js";
 import { findUpload, forgetUpload, markTokenShown } from "../uploads-store.js";
 import { visibilitySelect, visibilityText } from "../visibility.js";
@@ -117,9 +118,9 @@ function showReady(image) {
   const preview = markLoaded(
     el("img", {
       id: "preview",
-      src: previewUrl(image, 600),
+      src: previewUrl(image, Math.max(...THUMBNAIL_SIZES)),
       alt,
-      // Known dimensions up front avoid layout shift; the 600 px thumbnail keeps the aspect ratio.
+      // Known dimensions up front avoid layout shift; the largest thumbnail keeps the aspect ratio.
       width: image.width || null,
       height: image.height || null,
     }),

@@ -5,12 +5,16 @@
 
 import { ApiError, deleteImage, myImages, previewUrl, thumbnailUrl } from "../api.js";
 import { isSignedIn, onAuthChange } from "../auth.js";
+import { thumbnailSizeFor } from "../facts.js";
 import { initNav } from "../nav.js";
 import { forgetUpload, listUploads } from "../uploads-store.js";
 import { visibilitySelect } from "../visibility.js";
 import { $, clear, el, errorText, formatBytes, formatDate, formatDimensions, setStatus, thumbnail } from "../ui.js";
 
 initNav("mine");
+
+const ROW_THUMB_PX = 150; // a row's thumbnail, in CSS pixels
+const ROW_THUMB_SIZE = thumbnailSizeFor(ROW_THUMB_PX);
 
 const status = $("#mine-status");
 const owned = $("#owned");
@@ -55,7 +59,7 @@ function ownedRow(image) {
     "li",
     { class: "manage-item", dataset: { imageId: image.id } },
     // The owner's presigned thumbnail shows private images too; pending ones fall back to a placeholder.
-    thumbnail(previewUrl(image, 150), name, { className: "thumb", width: 150, height: 150 }),
+    thumbnail(previewUrl(image, ROW_THUMB_SIZE), name, { className: "thumb", width: ROW_THUMB_PX, height: ROW_THUMB_PX }),
     el(
       "div",
       { class: "manage-main" },
@@ -118,7 +122,11 @@ function renderRecent() {
       el(
         "li",
         { class: "manage-item", dataset: { imageId: entry.id } },
-        thumbnail(thumbnailUrl(entry.id, 150), name, { className: "thumb", width: 150, height: 150 }),
+        thumbnail(thumbnailUrl(entry.id, ROW_THUMB_SIZE), name, {
+          className: "thumb",
+          width: ROW_THUMB_PX,
+          height: ROW_THUMB_PX,
+        }),
         el(
           "div",
           { class: "manage-main" },

@@ -3,6 +3,7 @@
 import { register } from "../api.js";
 import { isSignedIn, leaveNotice, setSession } from "../auth.js";
 import { initNav } from "../nav.js";
+import { PASSWORD_MIN_CHARS } from "../facts.js";
 import { $, FormProblem, onSubmit } from "../ui.js";
 
 initNav("register");
@@ -17,7 +18,9 @@ onSubmit(form, error, async () => {
   const password = form.password.value;
   if (!email || !form.email.checkValidity()) throw new FormProblem("Enter a valid email address.", form.email);
   // A courtesy check; the server's password rules decide.
-  if (password.length < 8) throw new FormProblem("Choose a password of at least 8 characters.", form.password);
+  if (password.length < PASSWORD_MIN_CHARS) {
+    throw new FormProblem(`Choose a password of at least ${PASSWORD_MIN_CHARS} characters.`, form.password);
+  }
   const result = await register(email, password);
   setSession(result.access_token, result.user ?? { email });
   leaveNotice("Welcome! Your account is ready; uploads you make while signed in are yours.");

@@ -11,10 +11,8 @@
 import { ApiError, confirmPasswordReset, requestPasswordReset } from "../api.js";
 import { isSignedIn, signOut, takeHandedOverEmail } from "../auth.js";
 import { initNav } from "../nav.js";
+import { PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS } from "../facts.js";
 import { $, FormProblem, onSubmit, setStatus } from "../ui.js";
-
-const MIN_CHARS = 8;
-const MAX_BYTES = 72; // bcrypt's limit; the server's policy decides, this only saves a round trip
 
 initNav("");
 
@@ -78,9 +76,14 @@ onSubmit(requestForm, requestError, async () => {
 /** A courtesy check before the round trip; the server's password policy decides. */
 function checkNewPassword(password, repeated) {
   const field = confirmForm.new_password;
-  if (password.length < MIN_CHARS) throw new FormProblem(`Choose a password of at least ${MIN_CHARS} characters.`, field);
-  if (new TextEncoder().encode(password).length > MAX_BYTES) {
-    throw new FormProblem("That password is too long: use at most 72 bytes (fewer for non-Latin letters).", field);
+  if (password.length < PASSWORD_MIN_CHARS) {
+    throw new FormProblem(`Choose a password of at least ${PASSWORD_MIN_CHARS} characters.`, field);
+  }
+  if (new TextEncoder().encode(password).length > PASSWORD_MAX_BYTES) {
+    throw new FormProblem(
+      `That password is too long: use at most ${PASSWORD_MAX_BYTES} bytes (fewer for non-Latin letters).`,
+      field,
+    );
   }
   if (!password.trim()) throw new FormProblem("The password must not be only spaces.", field);
   if (password !== repeated) throw new FormProblem("The two passwords do not match.", confirmForm.repeat_password);

@@ -1,0 +1,93 @@
+"""Presentation: the JSON shapes of images, upload tickets and users, and the API URLs inside them.
+
+Services return domain objects (``Image``, ``UploadTicket``, ``OwnerLinks``, ``User``); the routes turn them into
+wire bodies here and nowhere else, so the OpenAPI document (``chalicelib/api/openapi.py``) describes what these
+functions build. Field names are Chitram's (``file_size``, ``thumbnail_ready``, ``thumbnail_url``, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import catalog
+from chalicelib.auth.store import User
+from chalicelib.records import READY, Image, Page
+from chalicelib.services.images import OwnerLinks, UploadTicket, Viewer
+
+API_PREFIX = "/api/v1"
+
+
+def image_path(image_id: str) -> str:
+    return f"{API_PREFIX}/images/{image_id}"
+
+
+def describe(image: Image) -> dict[str, Any]:
+    """The public JSON view of an image (Chitram's field names, plus status and thumbnails)."""
+    base = image_path(image.id)
+    ready = image.status == READY
+    thumbnails = {size: f"{base}/thumbnail?size={size}" for size in sorted(image.thumbnails, key=int)} if ready else {}
+    body: dict[str, Any] = {
+        "id": image.id,
+        "filename": image.filename,
+        "content_type": image.content_type,
+        "file_size": image.size,
+        "width": image.width,
+        "height": image.height,
+        "status": image.status,
+        "visibility": image.visibility,
+        "created_at": image.created_at,
+        "url": f"{base}/file" if ready else None,
+        "thumbnail_ready": bool(thumbnails),
+        "thumbnail_url": thumbnails.get(str(catalog.DEFAULT_THUMBNAIL_SIZE)) if thumbnails else None,
+        "thumbnails": thumbnails,
+        "sha256": image.sha256,
+        # Formats browsers cannot show (HEIC) get a display rendition: ``url`` serves it, ``original_url`` the
+        # scrubbed original (its owner only).
+        "has_display": bool(ready and image.display_key),
+    }
+    if ready and image.display_key:
+        body["original_url"] = f"{base}/file?variant=original"
+    if image.reject_reason:
+        body["reject_reason"] = image.reject_reason
+    return body
+
+
+def describe_for(image: Image, viewer: Viewer, links: OwnerLinks | None) -> dict[str, Any]:
+    """``describe`` plus what only this viewer may see: ``is_owner`` and, for the owner, ``owner_links`` (the
+    service's :meth:`~chalicelib.services.images.ImageService.owner_links`) and ``duplicate_of``."""
+    body = describe(image)
+    body["is_owner"] = viewer.user_id is not None and image.owner == viewer.user_id
+    if links is not None:
+        body["owner_links"] = owner_links(links)
+    if body["is_owner"] and image.duplicate_of:
+        body["duplicate_of"] = image.duplicate_of
+    return body
+
+
+def owner_links(links: OwnerLinks) -> dict[str, Any]:
+    body: dict[str, Any] = {"file": links.file, "thumbnails": dict(links.thumbnails), "expires_in": links.expires_in}
+    if links.display:
+        body["display"] = links.display
+    return body
+
+
+def page(items: list[dict[str, Any]], page: Page) -> dict[str, Any]:
+    """A cursor page: ``items`` already presented, and the cursor of the next page (or null)."""
+    return {"items": items, "next_cursor": page.next_cursor}
+
+
+def upload_ticket(ticket: UploadTicket) -> dict[str, Any]:
+    """The answer to ``POST /images/upload-url``: the presigned form and where the image will be."""
+    return {
+        "id": ticket.image.id,
+        "status": ticket.image.status,
+        "upload": {"url": ticket.url, "fields": ticket.fields},
+        "expires_at": ticket.expires_at,
+        "delete_token": ticket.delete_token,
+        "image_url": image_path(ticket.image.id),
+    }
+
+
+def describe_user(user: User) -> dict[str, Any]:
+    """The public JSON view of a local user (never the hash, never the counters' internals)."""
+    return {"id": user.id, "email": user.email, "created_at": user.created_at, "provider": "local"}

@@ -1,0 +1,146 @@
+"""JPEG: a walk of the marker structure (refuses damage libjpeg would only warn about) and the lossless scrub.
+
+libjpeg recovers from damaged entropy data with a warning ("Corrupt JPEG data: N extraneous bytes before marker")
+that Pillow silences, so a file with a spliced or overwritten region would otherwise decode "successfully" into
+garbage. :func:`prepare` walks every segment and scan (no pixel decode) and refuses such a file.
+
+The served copy is rewritten segment by segment, never re-encoded. The Exif APP1 is rewritten without the GPS
+IFD (0x8825) when it has one (other tags, orientation included, are kept; the IFD1 embedded thumbnail is
+dropped); XMP APP1 (also extended XMP), Photoshop APP13 (IPTC holds city/country), COM, the MPF APP2 and any
+other APPn are dropped; JFIF APP0, ICC APP2 and Adobe APP14 (needed for colour transforms) are kept. Anything
+after the first EOI (MPO secondary images, vendor trailers, which may carry their own GPS) is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from chalicelib.errors import InvalidImage, RejectReason
+from chalicelib.imaging.exif import exif_without_gps
+
+_SOI, _EOI, _SOS = 0xD8, 0xD9, 0xDA
+_RST = range(0xD0, 0xD8)
+# Markers that may legally end an entropy-coded scan (what comes next in a baseline or progressive file).
+_SEGMENT_MARKERS: Final = frozenset(
+    {*range(0xC0, 0xC8), *range(0xC9, 0xD0), 0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF, *range(0xE0, 0xF0), 0xFE}
+)
+# Inside a scan: a run of 0xFF fill bytes, then a marker byte (0x00 is byte stuffing, not a marker).
+_SCAN_MARKER: Final = re.compile(rb"\xff+([^\x00\xff])")
+
+_APP0, _APP1, _APP2, _APP13, _APP14, _COM = 0xE0, 0xE1, 0xE2, 0xED, 0xEE, 0xFE
+_APP_MARKERS: Final = range(0xE0, 0xF0)
+_EXIF_HEADER: Final = b"Exif\x00\x00"
+
+
+@dataclass(frozen=True)
+class _Segment:
+    marker: int
+    start: int  # offset of the 0xFF that starts the marker
+    end: int  # offset just past the segment (for SOS: past its header, not its entropy-coded data)
+
+
+@dataclass(frozen=True)
+class _JpegLayout:
+    header: list[_Segment]  # every segment before the first SOS
+    body_start: int  # the first SOS
+    end: int  # just past the EOI, or the end of data when there is none
+
+
+def prepare(data: bytes) -> Callable[[], bytes]:
+    """Walk the structure (raises ``InvalidImage`` on damage); the scrub reuses the walk."""
+    layout = _layout(data)
+    return lambda: _served(data, layout)
+
+
+def _layout(data: bytes) -> _JpegLayout:
+    """Walk the JPEG marker structure, scans included, without decoding; raise on damage.
+
+    A marker that cannot follow a scan (a second SOI, a reserved marker) or restart markers out of sequence
+    mean CORRUPT; data that ends inside the headers means TRUNCATED.
+    """
+    n = len(data)
+    pos = 2  # past SOI (sniff checked it)
+    header: list[_Segment] = []
+    body_start = -1
+    while True:
+        if pos >= n:
+            raise InvalidImage(RejectReason.TRUNCATED, "The JPEG file is truncated.")
+        if data[pos] != 0xFF:
+            raise InvalidImage(RejectReason.CORRUPT, f"The JPEG structure is damaged at byte {pos}.")
+        start = pos
+        while pos < n and data[pos] == 0xFF:  # fill bytes may precede any marker
+            pos += 1
+        if pos >= n:
+            raise InvalidImage(RejectReason.TRUNCATED, "The JPEG file is truncated.")
+        marker = data[pos]
+        pos += 1
+        if marker == _EOI:
+            return _JpegLayout(header, body_start, pos)
+        if marker not in _SEGMENT_MARKERS:
+            raise InvalidImage(RejectReason.CORRUPT, f"Unexpected JPEG marker 0x{marker:02X} at byte {start}.")
+        if pos + 2 > n:
+            raise InvalidImage(RejectReason.TRUNCATED, "The JPEG file is truncated.")
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        if length < 2:
+            raise InvalidImage(RejectReason.CORRUPT, f"A JPEG segment at byte {start} has a bad length.")
+        pos += length
+        if pos > n:
+            raise InvalidImage(RejectReason.TRUNCATED, "The JPEG file is truncated.")
+        if marker != _SOS:
+            if body_start < 0:
+                header.append(_Segment(marker, start, pos))
+            continue
+        if body_start < 0:
+            body_start = start
+        pos = _skip_scan(data, pos)
+        if pos >= n:
+            # No EOI after the last scan: leave it to the decoder, which raises if pixels are really missing.
+            return _JpegLayout(header, body_start, n)
+
+
+def _skip_scan(data: bytes, pos: int) -> int:
+    """Skip entropy-coded data, checking the RST0..7 sequence; return the offset of the marker ending it."""
+    expected = 0
+    for match in _SCAN_MARKER.finditer(data, pos):
+        marker = match.group(1)[0]
+        if marker in _RST:
+            if marker - 0xD0 != expected:
+                raise InvalidImage(
+                    RejectReason.CORRUPT, f"JPEG restart markers are out of sequence at byte {match.start()}."
+                )
+            expected = (expected + 1) % 8
+            continue
+        return match.start()
+    return len(data)
+
+
+def _served(data: bytes, layout: _JpegLayout) -> bytes:
+    parts: list[bytes] = [data[:2]]  # SOI
+    changed = layout.end != len(data)  # trailing data (MPO images, vendor trailers) is dropped
+    for seg in layout.header:
+        raw = data[seg.start : seg.end]
+        payload = raw[4:]
+        if seg.marker == _APP1 and payload.startswith(_EXIF_HEADER):
+            kept = exif_without_gps(payload)
+            if kept != payload:
+                changed = True
+                if kept:
+                    parts.append(b"\xff\xe1" + (len(kept) + 2).to_bytes(2, "big") + kept)
+                continue
+        elif seg.marker in _APP_MARKERS or seg.marker == _COM:
+            keep = (
+                seg.marker == _APP0
+                or seg.marker == _APP14
+                or (seg.marker == _APP2 and payload.startswith(b"ICC_PROFILE\x00"))
+            )
+            if not keep:  # XMP, extended XMP, IPTC/Photoshop, MPF, comments, vendor blocks
+                changed = True
+                continue
+        parts.append(raw)
+    if not changed:
+        return data
+    parts.append(data[layout.body_start : layout.end])
+    return b"".join(parts)

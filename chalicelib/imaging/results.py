@@ -1,0 +1,31 @@
+"""What the pipeline returns: the processed image and its renditions (plain data, no Pillow)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One stored file: a thumbnail, or the served copy of the original. Sizes are upright (as displayed)."""
+
+    data: bytes
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    """What ``process`` learned and made. ``width``/``height`` are upright, after EXIF orientation."""
+
+    format: str
+    content_type: str
+    width: int
+    height: int
+    sha256: str
+    served: Rendition
+    thumbnails: dict[int, Rendition]
+    # What browsers are shown for a format they cannot display (HEIC) or may not (AVIF); None for the others.
+    display: Rendition | None = None
