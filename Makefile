@@ -39,12 +39,15 @@ web-vendor: $(WEB_VENDOR_STAMP)  ## install the site's third-party browser asset
 run: $(STAMP) check-system web-vendor  ## start the whole product locally (API, worker, moto, redis nodes, web); Ctrl-C stops it
 	$(PY) scripts/stack.py
 
+# Line and branch coverage of chalicelib/ in the in-process tiers (the stack's own processes are not measured).
+COVERAGE := --cov=chalicelib --cov-branch --cov-report=term:skip-covered
+
 .PHONY: test
 test: $(STAMP) check-system web-vendor localstack-install  ## every tier: lint, types, unit, functional, integration, browser, load, packaging, LocalStack
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -m "not slow and not localstack"
+	$(VENV)/bin/pytest -m "not slow and not localstack" $(COVERAGE)
 	scripts/localstack/run.sh $(VENV)/bin/pytest -m "integration or localstack" tests/integration
 
 .PHONY: localstack-install
@@ -56,8 +59,8 @@ test-localstack: $(STAMP) check-system localstack-install  ## integration tier w
 	scripts/localstack/run.sh $(VENV)/bin/pytest -m "integration or localstack" tests/integration
 
 .PHONY: test-fast
-test-fast: $(STAMP)  ## unit + functional only (no servers)
-	$(VENV)/bin/pytest tests/unit tests/functional -q
+test-fast: $(STAMP)  ## unit + functional only (no servers), with coverage
+	$(VENV)/bin/pytest tests/unit tests/functional -q $(COVERAGE)
 
 .PHONY: lint
 lint: $(STAMP)  ## ruff + mypy

@@ -7,7 +7,7 @@ METRICS_PNG ?= build/metrics.png
 
 .PHONY: package vendor wheelhouse template lint-template metrics
 
-template: $(STAMP)  ## regenerate infra/template.json from infra/template.py
+template: $(STAMP)  ## write build/merge-template.json from infra/template.py (make package does this itself)
 	$(PY) infra/template.py
 
 vendor: $(STAMP)  ## unpack the hash-pinned Pillow manylinux wheel into vendor/ (downloads once)

@@ -4,9 +4,10 @@ Steps, each of which fails loudly rather than shipping something subtly wrong:
 
 1. ``vendor``: the Pillow manylinux wheel pinned in ``infra/vendor.txt`` (by hash) is downloaded into
    ``build/wheelhouse/`` and unpacked into ``vendor/`` (gitignored), which chalice copies into the zip as is.
-2. ``chalice package --merge-template infra/template.json``, offline-safe: no credentials, no metadata service,
-   ``AWS_DEFAULT_REGION`` set; pip (which chalice runs to fetch Lambda wheels) also looks in
-   ``build/wheelhouse/`` and, with ``--offline``, only there (``make wheelhouse`` fills it while online).
+2. ``chalice package --merge-template build/merge-template.json`` (written from ``infra/template.py`` first),
+   offline-safe: no credentials, no metadata service, ``AWS_DEFAULT_REGION`` set; pip (which chalice runs to
+   fetch Lambda wheels) also looks in ``build/wheelhouse/`` and, with ``--offline``, only there
+   (``make wheelhouse`` fills it while online).
 3. The template: the CORS origin chalice bakes into API Gateway's preflight answers is turned into the
    ``SiteOrigin`` parameter (we package with a sentinel origin and replace it), and the ``Stage`` parameter is
    pinned to the packaged stage.
@@ -40,7 +41,7 @@ VENDOR = ROOT / "vendor"
 WHEELHOUSE = ROOT / "build" / "wheelhouse"
 VENDOR_STAMP = ROOT / "build" / "vendor.stamp"
 VENDOR_REQUIREMENTS = INFRA / "vendor.txt"
-MERGE_TEMPLATE = INFRA / "template.json"
+MERGE_TEMPLATE = ROOT / "build" / "merge-template.json"  # generated from infra/template.py, never committed
 BIN = Path(sys.executable).parent
 
 # Lambda python3.12 on x86_64. manylinux_2_28 is what Pillow publishes for 3.12; Lambda's Amazon Linux 2023
@@ -289,8 +290,7 @@ def package(stage: str, out: Path, *, offline: bool = False) -> Path:
     sys.path.insert(0, str(INFRA))
     import template as merge_template
 
-    if MERGE_TEMPLATE.read_text() != merge_template.render():
-        raise PackageError("infra/template.json is stale: run `python infra/template.py`")
+    merge_template.write(MERGE_TEMPLATE)
     vendor(offline=offline)
     run_chalice(stage, out, offline=offline)
     sam_path = out / "sam.json"

@@ -1,9 +1,9 @@
 """The merge template: everything `chalice package --merge-template` adds to chalice's own SAM template.
 
-This module is the source; ``infra/template.json`` is generated from it (``python infra/template.py``) and
-committed, because that is the file ``make package`` merges and reviewers diff. JSON cannot carry the "why"
-comments below, and the dashboard body is itself a JSON string, so it is built here rather than hand-escaped.
-A test fails when the two disagree.
+This module is the source and the only copy: ``make package`` writes it to ``build/merge-template.json`` (not
+committed) just before chalice merges it, so there is no generated file to go stale. JSON cannot carry the
+"why" comments below, and the dashboard body is itself a JSON string, so it is built here rather than
+hand-escaped.
 
 How chalice merges (see DESIGN.md, "Packaging facts"): dicts deep-merge, lists and scalars replace. Hence:
 - the SQS event points at our queue with ``Fn::Sub`` (chalice's value is an ``Fn::Sub``; a ``Fn::GetAtt`` beside
@@ -13,11 +13,11 @@ How chalice merges (see DESIGN.md, "Packaging facts"): dicts deep-merge, lists a
 - environment variables are set in SAM ``Globals`` as ``Ref``s (``.chalice/config.json`` values must be strings);
 - the merge file cannot see the stage, so resources are named from the stack name or by CloudFormation.
 
-The resources mirror ``scripts/provision.py`` (the local stack) and ``chalicelib/models.py`` (the tables);
-tests/packaging/test_template.py checks that they have not drifted apart.
+The local stack is provisioned from these same resource definitions (``scripts/provision.py`` reads the
+bucket, queues and tables from ``build()``); tests/packaging/test_template.py checks the tables against
+``chalicelib/models.py``.
 
-    python infra/template.py            # rewrite infra/template.json
-    python infra/template.py --check    # exit 1 if infra/template.json is stale
+    python infra/template.py            # write build/merge-template.json (or: --out PATH)
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from chalicelib.queues import DEAD_LETTER_RETENTION_DAYS, MAX_RECEIVE_COUNT, ORI
 from chalicelib.site_headers import cloudfront_security_headers_config  # noqa: E402
 from chalicelib.storage import ORIGINALS_PREFIX  # noqa: E402
 
-TEMPLATE_PATH = HERE / "template.json"
+TEMPLATE_PATH = HERE.parent / "build" / "merge-template.json"
 
 # AWS recommends a queue visibility timeout of six times the function timeout (60 s in .chalice/config.json),
 # so a message is never redelivered while a (retrying) invocation still holds it.
@@ -820,18 +820,17 @@ def render() -> str:
     return json.dumps(build(), indent=2) + "\n"
 
 
+def write(path: Path = TEMPLATE_PATH) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render())
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write (or --check) infra/template.json.")
-    parser.add_argument("--check", action="store_true", help="exit 1 if infra/template.json is out of date")
+    parser = argparse.ArgumentParser(description="Write the merge template (build/merge-template.json).")
+    parser.add_argument("--out", type=Path, default=TEMPLATE_PATH, help="where to write it")
     args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = TEMPLATE_PATH.read_text() if TEMPLATE_PATH.exists() else ""
-        if current != text:
-            sys.stderr.write("infra/template.json is stale: run `python infra/template.py`\n")
-            return 1
-        return 0
-    TEMPLATE_PATH.write_text(text)
+    write(args.out)
     return 0
 
 

@@ -47,6 +47,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (each socket stays bound until all are chosen, so none repeats)."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind((HOST, 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
 @dataclass
 class Child:
     name: str
@@ -85,18 +94,16 @@ class StackConfig:
     s3_sqs_endpoint: str | None = None  # LocalStack; None keeps S3 and SQS on moto
     run_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    worker_concurrency: int | None = None  # None: the worker's own default (scripts/worker.py)
+    worker_batch_size: int | None = None  # None: the worker's own default
     # The operator's token for GET /health/details: OPERATOR_TOKEN from the environment, else one per stack.
     operator_token: str = field(default_factory=lambda: os.environ.get("OPERATOR_TOKEN") or secrets.token_urlsafe(24))
 
     @classmethod
     def ephemeral(cls, **overrides: Any) -> StackConfig:
         """Free ports everywhere, for tests that start their own stack beside a developer's ``make run``."""
-        ports = {
-            "api_port": free_port(),
-            "web_port": free_port(),
-            "moto_port": free_port(),
-            "redis_ports": (free_port(), free_port(), free_port()),
-        }
+        api, web, moto, *redis = free_ports(6)
+        ports = {"api_port": api, "web_port": web, "moto_port": moto, "redis_ports": tuple(redis)}
         return cls(**{**ports, **overrides})
 
 
@@ -208,7 +215,18 @@ class Stack:
                 str(self.config.api_port),
             ],
         )
-        self.spawn("worker", [sys.executable, "scripts/worker.py"])
+        worker_options = {
+            "--concurrency": self.config.worker_concurrency,
+            "--batch-size": self.config.worker_batch_size,
+        }
+        self.spawn(
+            "worker",
+            [
+                sys.executable,
+                "scripts/worker.py",
+                *(f"{name}={value}" for name, value in worker_options.items() if value),
+            ],
+        )
         web = self.spawn(
             "web",
             [
@@ -270,6 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--s3-sqs-endpoint", default=os.environ.get("S3_SQS_ENDPOINT"))
     parser.add_argument("--run-dir", type=Path, default=ROOT / ".run", help="where each part writes its log")
+    parser.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=int(os.environ.get("WORKER_CONCURRENCY", "0")) or None,
+        help="processor invocations at once (default: the worker's, one per CPU)",
+    )
     args = parser.parse_args(argv)
     config = StackConfig(
         api_port=args.port,
@@ -278,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         redis_ports=tuple(int(port) for port in args.redis_ports.split(",") if port.strip()),
         s3_sqs_endpoint=args.s3_sqs_endpoint,
         run_dir=args.run_dir,
+        worker_concurrency=args.worker_concurrency,
     )
     stop_requested = False
 

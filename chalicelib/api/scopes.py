@@ -27,12 +27,19 @@ ROUTE_SCOPES: dict[tuple[str, str], frozenset[Scope]] = {
     # Uploading, and following an upload to ``ready`` (the uploader needs its status and links).
     ("POST", "/api/v1/images/upload-url"): UPLOAD,
     ("POST", "/api/v1/images/upload"): UPLOAD,
+    # Multipart uploads of large files (the {id} routes act on an upload still in flight; completed images 409).
+    ("POST", "/api/v1/images/multipart"): UPLOAD,
+    ("POST", "/api/v1/images/{image_id}/multipart/parts"): UPLOAD,
+    ("GET", "/api/v1/images/{image_id}/multipart/parts"): UPLOAD,
+    ("POST", "/api/v1/images/{image_id}/multipart/complete"): UPLOAD,
+    ("DELETE", "/api/v1/images/{image_id}/multipart"): UPLOAD,
     ("GET", "/api/v1/images/{image_id}"): ANY,
     # Reading: your list, files and thumbnails (private ones included).
     ("GET", "/api/v1/users/me/images"): READ,
     ("GET", "/api/v1/images/{image_id}/file"): READ,
     ("GET", "/api/v1/images/{image_id}/thumbnail"): READ,
     ("GET", "/api/v1/images"): ANY,
+    ("GET", "/api/v1/images/{image_id}/verify"): READ,
     # Changing what exists.
     ("DELETE", "/api/v1/images/{image_id}"): FULL,
     ("PATCH", "/api/v1/images/{image_id}"): FULL,

@@ -18,6 +18,7 @@ from rich.table import Table
 from chitram_cli import __version__, config, sharex
 from chitram_cli.api import Api, CliError
 from chitram_cli.config import Exit
+from chitram_cli.multipart import MULTIPART_THRESHOLD_BYTES
 from chitram_cli.progress import PlainReporter, QuietReporter, Reporter, RichReporter
 from chitram_cli.upload import DELETE_TOKENS_STATE, FileResult, Uploader, UploadOptions, discover
 
@@ -162,6 +163,8 @@ def cmd_upload(args: argparse.Namespace) -> Exit:
             timeout=args.timeout,
             jobs=args.jobs,
             site_url=cfg.site_url,
+            resume=args.resume,
+            multipart_threshold=args.multipart_threshold,
         )
         uploader = Uploader(api, _reporter(args.progress, len(files), total), options)
         results = problems + uploader.run(files)
@@ -370,6 +373,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--no-wait", action="store_true", help="do not wait for processing to finish")
     sub.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for each file to be ready")
     sub.add_argument("--anonymous", action="store_true", help="upload without the stored credential")
+    sub.add_argument(
+        "--resume", action="store_true", help="finish large files an earlier, interrupted run left half-uploaded"
+    )
+    sub.add_argument(
+        "--multipart-threshold",
+        type=int,
+        default=MULTIPART_THRESHOLD_BYTES,
+        metavar="BYTES",
+        help=f"files larger than this go up as multipart uploads (default {MULTIPART_THRESHOLD_BYTES})",
+    )
     sub.add_argument("--progress", choices=("auto", "bar", "plain", "none"), default="auto")
 
     sub = command("ls", cmd_ls, "list my images, newest first")

@@ -22,7 +22,7 @@ def test_upload_page_states_the_accepted_formats_and_limit_from_config(page: Pag
     assert response is not None
     labels = [f.label for f in catalog.accepted_formats()]
     rules = page.locator('[data-config="upload-rules"]')
-    expect(rules).to_have_text(f"{', '.join(labels[:-1])} or {labels[-1]}, up to 10.0 MB each.")
+    expect(rules).to_have_text(f"{', '.join(labels[:-1])} or {labels[-1]}, up to 50.0 MB each.")
     expect(page.locator("#file-input")).to_have_attribute("accept", str(config(stack)["ACCEPT"]))
 
 

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image, ImageOps
 from playwright.sync_api import FileChooser, FilePayload, Page, Route, expect
 
+from chalicelib import catalog
 from scripts.stack import Stack
 from tests.browser.support import (
     PROCESSING_TIMEOUT_MS,
@@ -190,8 +191,9 @@ def test_several_files_each_get_their_own_progress_and_status_line(page: Page, t
         )
     refused = page.locator(".upload-item", has_text="readme.txt")
     expect(refused).to_have_attribute("data-state", "failed")
+    labels = [f.label for f in catalog.accepted_formats()]  # the catalog's, since HEIC joined (issue 12)
     expect(refused.locator(".upload-status")).to_have_text(
-        "“text/plain” files cannot be uploaded. Choose a JPEG, PNG, GIF, WebP or AVIF image."
+        f"“text/plain” files cannot be uploaded. Choose a {', '.join(labels[:-1])} or {labels[-1]} image."
     )
     expect(page.locator("#uploads-summary")).to_have_text("2 ready · 1 not uploaded")
     expect(page).to_have_url(re.compile(r"/$"))  # several files: no jump to one share page

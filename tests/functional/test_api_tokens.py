@@ -14,23 +14,16 @@ from chalice.test import Client
 from chalicelib import composition
 from chalicelib.auth import api_tokens
 from chalicelib.settings import get_settings
+from tests.fakes import Clock
 from tests.functional.conftest import body
 from tests.functional.test_auth_routes import bearer, envelope, post, register
 
 TOKENS = "/api/v1/users/me/tokens"
 
 
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock(client: Client) -> Clock:
-    fake = Clock()
+    fake = Clock(1_800_000_000.0)
     composition.api_token_service().clock = fake
     return fake
 

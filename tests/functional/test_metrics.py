@@ -15,50 +15,21 @@ import boto3
 import pytest
 from chalice.test import Client
 from PIL import Image
-from redis.exceptions import ResponseError
 
 from chalicelib import composition, metrics
 from chalicelib.cache.nodes import RedisNodes
 from chalicelib.queues import MAX_RECEIVE_COUNT
 from chalicelib.settings import get_settings
 from tests.conftest import ROOT, make_jpeg, make_png
+from tests.fakes import FakeRedisNode
 from tests.functional.conftest import body, drain_queue
 
 JSON = {"Content-Type": "application/json"}
 
 
-class FakeRedis:
-    """Just enough of redis.Redis for the metadata cache (GET, SET NX EX, DELETE, PING)."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, bytes] = {}
-
-    def get(self, name: str) -> bytes | None:
-        return self.data.get(name)
-
-    def set(self, name: str, value: bytes, ex: int | None = None, px: int | None = None, nx: bool = False) -> bool:
-        if nx and name in self.data:
-            return False
-        self.data[name] = value
-        return True
-
-    def delete(self, *names: str) -> int:
-        return sum(self.data.pop(name, None) is not None for name in names)
-
-    def ping(self) -> bool:
-        return True
-
-    def pipeline(self, transaction: bool = True) -> Any:
-        # A command error (not a connection error): the limiter fails open and the node stays up.
-        raise ResponseError("pipelines are not faked")
-
-    def close(self) -> None:
-        return None
-
-
 @pytest.fixture
 def cache_nodes(aws: None) -> RedisNodes:
-    nodes = RedisNodes(["redis://node-a:6379/0", "redis://node-b:6379/0"], client_factory=lambda _: FakeRedis())
+    nodes = RedisNodes(["redis://node-a:6379/0", "redis://node-b:6379/0"], client_factory=FakeRedisNode)
     composition.reset()
     composition.override(composition.redis_nodes, nodes)
     return nodes

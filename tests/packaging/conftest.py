@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,5 +50,9 @@ def sam(packaged: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def merge_template() -> dict[str, Any]:
-    template: dict[str, Any] = json.loads((ROOT / "infra" / "template.json").read_text())
-    return template
+    """The merge template as infra/template.py builds it (the only source; make package writes it to build/)."""
+    sys.path.insert(0, str(ROOT / "infra"))
+    import template
+
+    built: dict[str, Any] = template.build()
+    return built

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -89,11 +90,18 @@ def test_pillow_comes_from_vendor_not_requirements() -> None:
     assert not re.search(r"^\s*pillow\b", requirements, flags=re.M)
 
 
-def test_committed_merge_template_is_generated_from_its_source() -> None:
+def test_the_merge_template_is_written_to_build_and_never_committed(tmp_path: Path) -> None:
+    assert not (ROOT / "infra" / "template.json").exists(), "the merge template is generated, not committed"
+    out = tmp_path / "merge-template.json"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "infra" / "template.py"), "--check"], capture_output=True, text=True, check=False
+        [sys.executable, str(ROOT / "infra" / "template.py"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
+    assert "ImagesBucket" in json.loads(out.read_text())["Resources"]
+    assert infra_package.MERGE_TEMPLATE.parent == ROOT / "build"
 
 
 def test_pillow_heif_is_vendored_at_the_version_the_tests_run_with() -> None:
@@ -102,8 +110,9 @@ def test_pillow_heif_is_vendored_at_the_version_the_tests_run_with() -> None:
 
 def test_pillow_heif_and_its_libheif_are_in_the_zip_for_linux_x86_64(packaged: Path, zip_names: list[str]) -> None:
     """HEIC decoding reaches Lambda without a manual step: the manylinux wheel, with the libheif it bundles."""
-    extensions = [n for n in zip_names if re.fullmatch(r"pillow_heif/_pillow_heif\..*\.so", n)]
-    assert extensions == ["pillow_heif/_pillow_heif.cpython-312-x86_64-linux-gnu.so"]
+    extensions = [n for n in zip_names if re.fullmatch(r"_pillow_heif\..*\.so", n)]  # top level in the wheel
+    assert extensions == ["_pillow_heif.cpython-312-x86_64-linux-gnu.so"]
+    assert "pillow_heif/__init__.py" in zip_names
     assert any(n.startswith("pillow_heif.libs/libheif") for n in zip_names)
     with zipfile.ZipFile(packaged / "deployment.zip") as archive:
         wheel_meta = archive.read(f"pillow_heif-{version('pillow-heif')}.dist-info/WHEEL").decode()

@@ -116,3 +116,34 @@ def test_a_refused_connection_is_an_unreachable_error() -> None:
         api.me()
     assert caught.value.exit_code == Exit.UNREACHABLE
     assert "Cannot reach the Chitram API at http://api" in caught.value.message
+
+
+def test_progress_bars_count_each_file_and_the_total() -> None:
+    import io
+
+    from chitram_cli.progress import PlainReporter, RichReporter
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    bars = RichReporter(files=2, total_bytes=300, console=console)
+    with bars:
+        bars.start("a", "a.jpg", 100)
+        bars.start("b", "b.jpg", 200)
+        bars.advance("a", 100)
+        bars.advance("b", 50)
+        bars.advance("b", 200)
+        bars.finish("a", "ready")
+        bars.finish("b", "ready")
+    total = bars.progress.tasks[bars.total]
+    assert (total.completed, total.description) == (300, "total 2/2 files")
+
+    lines = io.StringIO()
+    plain = PlainReporter(files=1, total_bytes=100, stream=lines)
+    plain.start("a", "a.jpg", 100)
+    plain.advance("a", 60)
+    plain.finish("a", "ready")
+    assert lines.getvalue().splitlines() == [
+        "a.jpg: uploading 100 B | total 0% (0 B/100 B), 0/1 files done",
+        "a.jpg: 50% | total 60% (60 B/100 B), 0/1 files done",
+        "a.jpg: ready | total 60% (60 B/100 B), 1/1 files done",
+    ]

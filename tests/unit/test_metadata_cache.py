@@ -1,13 +1,10 @@
-"""Metadata cache-aside and node failover logic, against small in-process fake Redis nodes."""
+"""Metadata cache-aside and node failover logic, against in-process fakeredis nodes (tests/fakes.py)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 
 from chalicelib.cache import build_redis_nodes
 from chalicelib.cache.metadata import (
@@ -19,89 +16,33 @@ from chalicelib.cache.metadata import (
 )
 from chalicelib.cache.nodes import DISABLED, RedisNodes, mask_url
 from chalicelib.settings import Settings
+from tests.fakes import Clock, FakeRedisNode
 
 URLS = ["redis://:s3cret@cache-a:6379/0", "redis://cache-b:6379/0", "redis://cache-c:6379/0"]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class FakeRedis:
-    """Just enough of ``redis.Redis`` for the cache: a dict, no expiry, and a switch to go down."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.data: dict[str, bytes] = {}
-        self.ttls: dict[str, int] = {}
-        self.down = False
-        self.broken = False  # answers, but with an error reply
-        self.calls = 0
-        self.closed = False
-
-    def _call(self) -> None:
-        self.calls += 1
-        if self.down:
-            raise RedisConnectionError(f"Error 111 connecting to {self.url}. Connection refused.")
-        if self.broken:
-            raise ResponseError("OOM command not allowed")
-
-    def get(self, name: str) -> bytes | None:
-        self._call()
-        return self.data.get(name)
-
-    def set(
-        self, name: str, value: bytes, ex: int | None = None, px: int | None = None, nx: bool = False
-    ) -> bool | None:
-        self._call()
-        if nx and name in self.data:
-            return None
-        self.data[name] = value
-        if ex is not None:
-            self.ttls[name] = ex
-        return True
-
-    def delete(self, *names: str) -> int:
-        self._call()
-        return sum(self.data.pop(name, None) is not None for name in names)
-
-    def ping(self) -> bool:
-        self._call()
-        return True
-
-    def pipeline(self, transaction: bool = True) -> Any:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        self.closed = True
 
 
 class Cluster:
     def __init__(self, backoff: float = 5.0) -> None:
         self.clock = Clock()
-        self.fakes: dict[str, FakeRedis] = {}
+        self.fakes: dict[str, FakeRedisNode] = {}
         self.nodes = RedisNodes(URLS, 150, client_factory=self._make, backoff_seconds=backoff, clock=self.clock)
         self.cache = RedisMetadataCache(self.nodes, ttl_seconds=3600, tombstone_seconds=30)
 
-    def _make(self, url: str) -> FakeRedis:
-        fake = FakeRedis(url)
+    def _make(self, url: str) -> FakeRedisNode:
+        fake = FakeRedisNode(url)
         self.fakes[url] = fake
         return fake
 
-    def fake_of(self, name: str) -> FakeRedis:
+    def fake_of(self, name: str) -> FakeRedisNode:
         node = next(n for n in self.nodes.nodes if n.name == name)
         client = node.client
-        assert isinstance(client, FakeRedis)
+        assert isinstance(client, FakeRedisNode)
         return client
 
-    def owner_fake(self, image_id: str) -> FakeRedis:
+    def owner_fake(self, image_id: str) -> FakeRedisNode:
         return self.fake_of(self.nodes.owner(cache_key(image_id)).name)
 
-    def preference_fakes(self, image_id: str) -> list[FakeRedis]:
+    def preference_fakes(self, image_id: str) -> list[FakeRedisNode]:
         return [self.fake_of(name) for name in self.nodes._ring.preference(cache_key(image_id))]
 
 
@@ -124,8 +65,8 @@ def test_get_misses_then_hits_after_set(cluster: Cluster) -> None:
 def test_set_stores_json_with_the_ttl_under_a_versioned_key(cluster: Cluster) -> None:
     cluster.cache.set("abc", RECORD)
     fake = cluster.owner_fake("abc")
-    assert json.loads(fake.data["img:v1:abc"]) == RECORD
-    assert fake.ttls["img:v1:abc"] == 3600
+    assert json.loads(fake.backdoor.get("img:v1:abc")) == RECORD
+    assert fake.backdoor.ttl("img:v1:abc") == 3600
 
 
 def test_invalidate_leaves_a_tombstone_that_a_late_set_cannot_overwrite(cluster: Cluster) -> None:
@@ -135,16 +76,16 @@ def test_invalidate_leaves_a_tombstone_that_a_late_set_cannot_overwrite(cluster:
     cluster.cache.set("abc", {**RECORD, "status": "stale"})
     assert cluster.cache.get("abc") == (None, "MISS")
     fake = cluster.owner_fake("abc")
-    assert fake.data["img:v1:abc"] == TOMBSTONE
-    assert fake.ttls["img:v1:abc"] == 30
+    assert fake.backdoor.get("img:v1:abc") == TOMBSTONE
+    assert fake.backdoor.ttl("img:v1:abc") == 30
 
 
 def test_invalidate_also_clears_copies_on_other_nodes(cluster: Cluster) -> None:
     first, second, _ = cluster.preference_fakes("abc")
-    second.data["img:v1:abc"] = json.dumps({"status": "cached during a failover"}).encode()
+    second.backdoor.set("img:v1:abc", json.dumps({"status": "cached during a failover"}).encode())
     cluster.cache.invalidate("abc")
-    assert "img:v1:abc" not in second.data
-    assert first.data["img:v1:abc"] == TOMBSTONE
+    assert not second.backdoor.exists("img:v1:abc")
+    assert first.backdoor.get("img:v1:abc") == TOMBSTONE
 
 
 def test_a_dead_owner_fails_over_to_the_next_node_and_counts_an_error(cluster: Cluster) -> None:
@@ -153,7 +94,7 @@ def test_a_dead_owner_fails_over_to_the_next_node_and_counts_an_error(cluster: C
     assert cluster.cache.get("abc") == (None, "MISS")
     cluster.cache.set("abc", RECORD)
     assert cluster.cache.get("abc") == (RECORD, "HIT")
-    assert "img:v1:abc" in second.data
+    assert second.backdoor.exists("img:v1:abc")
     health = {entry["node"]: entry for entry in cluster.nodes.health(probe=False)}
     assert health[mask_url(first.url)]["status"] == "down"
     assert health[mask_url(first.url)]["errors"] == 1
@@ -209,9 +150,9 @@ def test_an_error_reply_is_disabled_without_marking_the_node_down(cluster: Clust
 
 def test_an_entry_that_is_not_a_json_object_is_a_miss_and_is_dropped(cluster: Cluster) -> None:
     fake = cluster.owner_fake("abc")
-    fake.data["img:v1:abc"] = b"not json"
+    fake.backdoor.set("img:v1:abc", b"not json")
     assert cluster.cache.get("abc") == (None, "MISS")
-    assert "img:v1:abc" not in fake.data
+    assert not fake.backdoor.exists("img:v1:abc")
     cluster.cache.set("abc", RECORD)
     assert cluster.cache.get("abc") == (RECORD, "HIT")
 
@@ -230,14 +171,14 @@ def test_health_probes_nodes_and_masks_passwords(cluster: Cluster) -> None:
 
 
 def test_ring_names_leave_credentials_out_and_duplicates_are_refused() -> None:
-    nodes = RedisNodes(["redis://:pw@h:6379", "redis://h:6380/2"], client_factory=FakeRedis)
+    nodes = RedisNodes(["redis://:pw@h:6379", "redis://h:6380/2"], client_factory=FakeRedisNode)
     assert [node.name for node in nodes.nodes] == ["redis://h:6379/0", "redis://h:6380/2"]
     with pytest.raises(ValueError, match="listed twice"):
-        RedisNodes(["redis://:a@h:6379/0", "redis://:b@h:6379/0"], client_factory=FakeRedis)
+        RedisNodes(["redis://:a@h:6379/0", "redis://:b@h:6379/0"], client_factory=FakeRedisNode)
 
 
 def test_execute_with_no_nodes_is_disabled() -> None:
-    nodes = RedisNodes([], client_factory=FakeRedis)
+    nodes = RedisNodes([], client_factory=FakeRedisNode)
     assert nodes.execute("k", lambda node: node.client.get("k")) is DISABLED
     assert nodes.node_for("k") is None
     assert nodes.status() == "disabled"
@@ -259,7 +200,7 @@ def test_null_cache_is_always_disabled() -> None:
 def test_build_metadata_cache_picks_redis_only_when_nodes_are_configured() -> None:
     settings = Settings(redis_nodes=("redis://cache-a:6379/0",), cache_ttl_seconds=60)
     assert isinstance(build_metadata_cache(settings, None), NullCache)
-    nodes = build_redis_nodes(settings, client_factory=FakeRedis)
+    nodes = build_redis_nodes(settings, client_factory=FakeRedisNode)
     assert nodes is not None
     assert isinstance(build_metadata_cache(settings, nodes), RedisMetadataCache)
     assert build_redis_nodes(Settings()) is None

@@ -1,123 +1,37 @@
-"""Rate limiter counting and fail-open logic, against small in-process fake Redis nodes."""
+"""Rate limiter counting and fail-open logic, against in-process fakeredis nodes (tests/fakes.py)."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import time
 
 import pytest
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from chalicelib.cache.nodes import RedisNodes
 from chalicelib.errors import RateLimited
 from chalicelib.ratelimit import RateLimiter, rate_limit_key
+from tests.fakes import Clock, FakeRedisNode
 
 URLS = ["redis://cache-a:6379/0", "redis://cache-b:6379/0"]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class FakePipeline:
-    def __init__(self, server: FakeRedis) -> None:
-        self.server = server
-        self.ops: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
-
-    def incr(self, name: str, amount: int = 1) -> FakePipeline:
-        self.ops.append(("incr", (name, amount), {}))
-        return self
-
-    def pexpire(self, name: str, time: int, nx: bool = False) -> FakePipeline:
-        self.ops.append(("pexpire", (name, time), {"nx": nx}))
-        return self
-
-    def pttl(self, name: str) -> FakePipeline:
-        self.ops.append(("pttl", (name,), {}))
-        return self
-
-    def execute(self) -> list[Any]:
-        if self.server.down:
-            raise RedisConnectionError("Connection refused.")
-        return [getattr(self.server, op)(*args, **kwargs) for op, args, kwargs in self.ops]
-
-
-class FakeRedis:
-    """Counters with millisecond expiry on the shared test clock."""
-
-    clock: Clock
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.counts: dict[str, int] = {}
-        self.expires_at: dict[str, float] = {}
-        self.down = False
-
-    def _expire_old(self, name: str) -> None:
-        if name in self.expires_at and self.clock.now >= self.expires_at[name]:
-            del self.counts[name], self.expires_at[name]
-
-    def incr(self, name: str, amount: int = 1) -> int:
-        self._expire_old(name)
-        self.counts[name] = self.counts.get(name, 0) + amount
-        return self.counts[name]
-
-    def pexpire(self, name: str, time: int, nx: bool = False) -> bool:
-        if nx and name in self.expires_at:
-            return False
-        self.expires_at[name] = self.clock.now + time / 1000
-        return True
-
-    def pttl(self, name: str) -> int:
-        self._expire_old(name)
-        if name not in self.counts:
-            return -2
-        if name not in self.expires_at:
-            return -1
-        return round((self.expires_at[name] - self.clock.now) * 1000)
-
-    def pipeline(self, transaction: bool = True) -> FakePipeline:
-        return FakePipeline(self)
-
-    def get(self, name: str) -> Any:
-        raise NotImplementedError
-
-    def set(self, name: str, value: bytes, ex: int | None = None, px: int | None = None, nx: bool = False) -> Any:
-        raise NotImplementedError
-
-    def delete(self, *names: str) -> Any:
-        raise NotImplementedError
-
-    def ping(self) -> bool:
-        if self.down:
-            raise RedisConnectionError("Connection refused.")
-        return True
-
-    def close(self) -> None:
-        return None
-
-
 class Setup:
-    def __init__(self) -> None:
-        self.clock = Clock()
-        self.fakes: list[FakeRedis] = []
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.clock = Clock(time.time())
+        self.clock.drive_redis(monkeypatch)  # windows expire on the test's clock
+        self.fakes: list[FakeRedisNode] = []
         self.nodes = RedisNodes(URLS, 150, client_factory=self._make, backoff_seconds=5, clock=self.clock)
         self.limiter = RateLimiter(self.nodes, clock=self.clock)
 
-    def _make(self, url: str) -> FakeRedis:
-        fake = FakeRedis(url)
-        fake.clock = self.clock
+    def _make(self, url: str) -> FakeRedisNode:
+        fake = FakeRedisNode(url)
         self.fakes.append(fake)
         return fake
 
 
 @pytest.fixture
-def setup() -> Setup:
-    return Setup()
+def setup(monkeypatch: pytest.MonkeyPatch) -> Setup:
+    return Setup(monkeypatch)
 
 
 def test_the_hit_after_the_limit_raises_with_the_time_left_in_the_window(setup: Setup) -> None:
@@ -135,7 +49,7 @@ def test_the_window_frees_after_it_expires(setup: Setup) -> None:
         setup.limiter.hit("login", "a@example.com", limit=3, window_seconds=60)
     with pytest.raises(RateLimited):
         setup.limiter.hit("login", "a@example.com", limit=3, window_seconds=60)
-    setup.clock.now += 60
+    setup.clock.now += 60.001  # Redis expires a key once its time has passed (now > expiry)
     setup.limiter.hit("login", "a@example.com", limit=3, window_seconds=60)
 
 
@@ -145,7 +59,7 @@ def test_rejected_hits_do_not_extend_the_window(setup: Setup) -> None:
         setup.clock.now += 1
         with pytest.raises(RateLimited):
             setup.limiter.hit("upload", "ip", limit=1, window_seconds=10)
-    setup.clock.now += 5
+    setup.clock.now += 5.001  # just past the window that opened with the first hit
     setup.limiter.hit("upload", "ip", limit=1, window_seconds=10)
 
 
@@ -161,14 +75,14 @@ def test_the_counter_lives_on_the_node_the_ring_picks(setup: Setup) -> None:
     setup.limiter.hit("upload", "ip-1", limit=5, window_seconds=60)
     key = rate_limit_key("upload", "ip-1")
     owner_url = setup.nodes.owner(key).url
-    assert [fake.url for fake in setup.fakes if key in fake.counts] == [owner_url]
+    assert [fake.url for fake in setup.fakes if fake.backdoor.exists(key)] == [owner_url]
 
 
 @pytest.mark.parametrize("limit", [0, -1])
 def test_a_limit_of_zero_or_less_is_unlimited(setup: Setup, limit: int) -> None:
     for _ in range(50):
         setup.limiter.hit("upload", "ip", limit=limit, window_seconds=60)
-    assert all(not fake.counts for fake in setup.fakes)
+    assert all(not fake.backdoor.keys() for fake in setup.fakes)
 
 
 def test_fails_open_and_says_so_when_no_node_answers(setup: Setup, caplog: pytest.LogCaptureFixture) -> None:
@@ -197,7 +111,7 @@ def test_without_nodes_the_limiter_is_disabled_and_lets_everything_through() -> 
     for _ in range(20):
         limiter.hit("upload", "ip", limit=1, window_seconds=60)
     assert limiter.status() == "disabled"
-    assert RateLimiter(RedisNodes([], client_factory=FakeRedis)).status() == "disabled"
+    assert RateLimiter(RedisNodes([], client_factory=FakeRedisNode)).status() == "disabled"
 
 
 def test_status_is_enabled_when_every_node_is_up(setup: Setup) -> None:

@@ -18,6 +18,7 @@ from chalicelib.auth.providers import JwksCache, LocalProvider, OidcProvider
 from chalicelib.auth.tokens import LocalTokens
 from chalicelib.errors import IdentityProviderUnavailable, InvalidToken, TokenExpired
 from chalicelib.settings import Settings, SettingsError
+from tests.fakes import Clock, FakeJwks
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
 ISSUER = "https://idp.example.test/pool"
@@ -132,29 +133,6 @@ def new_key() -> rsa.RSAPrivateKey:
 def jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
     entry: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
     return {**entry, "kid": kid, "use": "sig", "alg": "RS256"}
-
-
-class FakeJwks:
-    """The provider's JWKS endpoint: a mutable document, and a count of fetches."""
-
-    def __init__(self, *entries: dict[str, Any]) -> None:
-        self.document: dict[str, Any] = {"keys": list(entries)}
-        self.fetches = 0
-        self.down = False
-
-    def __call__(self, url: str) -> dict[str, Any]:
-        self.fetches += 1
-        if self.down:
-            raise IdentityProviderUnavailable()
-        return json.loads(json.dumps(self.document))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def oidc_claims(**overrides: Any) -> dict[str, Any]:

@@ -184,6 +184,12 @@ function showReady(image) {
     );
   }
   panel.append(share, copyStatus);
+  if (image.has_display && image.owner_links?.file) {
+    // The page shows a browser-friendly copy; the owner can still have the original (location removed).
+    panel.append(
+      el("p", {}, el("a", { class: "button", href: image.owner_links.file, download: image.filename }, "Download the original")),
+    );
+  }
   const deleteSection = deleteControls(image, local);
   if (deleteSection) panel.append(deleteSection);
 
@@ -192,7 +198,9 @@ function showReady(image) {
 
 /** The public route for public and unlisted images; for a private one only its owner's presigned link works. */
 function fullSizeHref(image) {
-  return image.visibility === "private" ? image.owner_links?.file || null : fileUrl(image.id);
+  // A format browsers cannot show (HEIC) has a display rendition: that is what the page links to.
+  const owned = image.owner_links?.display || image.owner_links?.file;
+  return image.visibility === "private" ? owned || null : fileUrl(image.id);
 }
 
 function fullSizeLink(image, attributes, ...children) {
@@ -206,7 +214,7 @@ function fullSizeLink(image, attributes, ...children) {
       if (!fresh.owner_links?.file) return;
       image.owner_links = fresh.owner_links;
       ownerLinksExpireAt = Date.now() + 1000 * (Number(fresh.owner_links.expires_in) || 0);
-      window.location.assign(fresh.owner_links.file);
+      window.location.assign(fresh.owner_links.display || fresh.owner_links.file);
     } catch (error) {
       showNotice(errorText(error), "error");
     }
