@@ -8,6 +8,7 @@ because the JSON bodies this API takes are a handful of short fields.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from chalice.app import Request
@@ -29,7 +30,7 @@ def json_object(request: Request) -> dict[str, Any]:
     if len(raw) > MAX_JSON_BODY_BYTES:
         raise RequestTooLarge(max_bytes=MAX_JSON_BODY_BYTES)
     try:
-        body = json.loads(raw) if raw else None
+        body = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float) if raw else None
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise ValidationFailed("The request body is not valid JSON.") from exc
     if not isinstance(body, dict):
@@ -37,6 +38,17 @@ def json_object(request: Request) -> dict[str, Any]:
     if _depth(body) > MAX_JSON_DEPTH:
         raise ValidationFailed("The request body is nested too deeply.", max_depth=MAX_JSON_DEPTH)
     return body
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: Python's parser takes them, JSON does not
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999999 overflows to infinity
+        raise ValueError("a number out of range")
+    return value
 
 
 def _depth(value: Any) -> int:

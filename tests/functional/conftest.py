@@ -85,6 +85,8 @@ class Account:
         changed = (buckets, queues, tables) != self.resources
         s3, sqs, dynamodb = self.clients
         for bucket in buckets:
+            for upload in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+                s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
                 keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
                 if keys:

@@ -137,12 +137,12 @@ def test_bucket_rules_match_the_local_stack(merge_template: dict[str, Any]) -> N
 
     properties = merge_template["Resources"]["ImagesBucket"]["Properties"]
     [cors] = properties["CorsConfiguration"]["CorsRules"]
-    [local_cors] = bucket_cors("http://site")["CORSRules"]
+    [local_cors] = bucket_cors(properties, "http://site")["CORSRules"]
     assert cors["AllowedMethods"] == local_cors["AllowedMethods"]
     assert "PUT" in cors["AllowedMethods"]
     assert cors["ExposedHeaders"] == local_cors["ExposeHeaders"] == ["ETag"]
     deployed = {rule["Id"]: rule for rule in properties["LifecycleConfiguration"]["Rules"]}
-    local = {rule["ID"]: rule for rule in bucket_lifecycle()["Rules"]}
+    local = {rule["ID"]: rule for rule in bucket_lifecycle(properties)["Rules"]}
     assert set(deployed) == set(local)
     abort = "abort-incomplete-multipart-uploads"
     assert deployed[abort]["AbortIncompleteMultipartUpload"] == local[abort]["AbortIncompleteMultipartUpload"]
