@@ -35,8 +35,14 @@ if str(HERE.parent) not in sys.path:
 # The template takes these from the code itself, so the two cannot drift apart.
 from chalicelib.metrics import NAMESPACE  # noqa: E402
 from chalicelib.queues import DEAD_LETTER_RETENTION_DAYS, MAX_RECEIVE_COUNT, ORIGINALS_RETENTION_DAYS  # noqa: E402
-from chalicelib.site_headers import cloudfront_security_headers_config  # noqa: E402
-from chalicelib.storage import FILES_PREFIX, ORIGINALS_PREFIX, THUMBS_PREFIX  # noqa: E402
+from chalicelib.storage import (  # noqa: E402
+    FILES_PREFIX,
+    ORIGINALS_PREFIX,
+    PRIVATE_PREFIX,
+    PUBLIC_PREFIX,
+    THUMBS_PREFIX,
+)
+from infra import cdn  # noqa: E402
 
 TEMPLATE_PATH = HERE.parent / "build" / "merge-template.json"
 
@@ -148,7 +154,8 @@ def storage_resources() -> Json:
                         {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
                     ]
                 },
-                # Nothing in this bucket is public: the API hands out short-lived presigned URLs.
+                # Nothing in this bucket is public: the CDN alone reads its public/ prefix (origin access
+                # control, infra/cdn.py) and the API hands out short-lived presigned URLs for the rest.
                 "PublicAccessBlockConfiguration": {
                     "BlockPublicAcls": True,
                     "BlockPublicPolicy": True,
@@ -214,7 +221,8 @@ def storage_resources() -> Json:
                                 sub("${ImagesBucket.Arn}/*"),
                             ],
                             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
+                        },
+                        cdn.images_read_statement(),
                     ],
                 },
             },
@@ -306,7 +314,7 @@ def table_resources() -> Json:
     # expectation from the models, so a change there without one here fails CI.
     images = _table(
         [_key("id", "HASH")],
-        [_s("id"), _s("owner"), _s("created_key"), _s("gallery_shard"), _s("sha256")],
+        [_s("id"), _s("owner"), _s("created_key"), _s("gallery_shard"), _s("sha256"), _s("short_id")],
         [
             {
                 "IndexName": "owner-index",
@@ -321,6 +329,11 @@ def table_resources() -> Json:
             {
                 "IndexName": "sha256-index",
                 "KeySchema": [_key("sha256", "HASH")],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+            {
+                "IndexName": "short-id-index",
+                "KeySchema": [_key("short_id", "HASH")],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             },
         ],
@@ -347,6 +360,8 @@ def globals_section() -> Json:
                     "USERS_TABLE": ref("UsersTable"),
                     "QUEUE_NAME": get_att("ProcessingQueue", "QueueName"),
                     "SITE_ORIGIN": ref("SiteOrigin"),
+                    # Where the API finds the distribution to invalidate (infra/cdn.py: an id here would be a cycle).
+                    "CDN_DISTRIBUTION_PARAMETER": cdn.distribution_parameter_name(),
                     "REDIS_NODES": ref("RedisNodes"),
                     "AUTH_PROVIDER": ref("AuthProvider"),
                     "OIDC_ISSUER": ref("OidcIssuer"),
@@ -442,6 +457,10 @@ def log_groups() -> Json:
     }
 
 
+# Where renditions live: the CDN's public prefix, the private one, and the first layout's files/ and thumbs/.
+RENDITION_PREFIXES = (PUBLIC_PREFIX, PRIVATE_PREFIX, FILES_PREFIX, THUMBS_PREFIX)
+
+
 def _objects(*prefixes: str) -> list[Json]:
     return [sub(f"${{ImagesBucket.Arn}}/{prefix}*") for prefix in prefixes]
 
@@ -501,7 +520,7 @@ def access_policy() -> Json:
             "Sid": "ImageObjects",
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            "Resource": _objects(ORIGINALS_PREFIX, FILES_PREFIX, THUMBS_PREFIX),
+            "Resource": _objects(ORIGINALS_PREFIX, *RENDITION_PREFIXES),
         },
         {
             "Sid": "MultipartUploads",
@@ -561,19 +580,25 @@ def access_policy() -> Json:
             "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
             "Resource": get_att("ProcessingQueue", "Arn"),
         },
-        {"Sid": "ReadOriginals", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": _objects(ORIGINALS_PREFIX)},
+        {
+            # The original, and renditions it moves between the public and private prefixes (a copy reads them).
+            "Sid": "ReadObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": _objects(ORIGINALS_PREFIX, *RENDITION_PREFIXES),
+        },
         {
             "Sid": "WriteRenditions",
             "Effect": "Allow",
             "Action": ["s3:PutObject"],
-            "Resource": _objects(FILES_PREFIX, THUMBS_PREFIX),
+            "Resource": _objects(*RENDITION_PREFIXES),
         },
         {
             # The handled original, and renditions of an image deleted while it was processed.
             "Sid": "RemoveObjects",
             "Effect": "Allow",
             "Action": ["s3:DeleteObject"],
-            "Resource": _objects(ORIGINALS_PREFIX, FILES_PREFIX, THUMBS_PREFIX),
+            "Resource": _objects(ORIGINALS_PREFIX, *RENDITION_PREFIXES),
         },
         {
             "Sid": "ImageRecords",
@@ -813,103 +838,6 @@ def dashboard_resources() -> Json:
     }
 
 
-# --- the static site ---------------------------------------------------------------------------------------
-
-
-def site_resources() -> Json:
-    """web/ served from a private bucket through CloudFront (origin access control), never a public bucket."""
-    return {
-        "SiteBucket": {
-            "Type": "AWS::S3::Bucket",
-            "Properties": {
-                "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-                },
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "IgnorePublicAcls": True,
-                    "RestrictPublicBuckets": True,
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-            },
-        },
-        "SiteOriginAccessControl": {
-            "Type": "AWS::CloudFront::OriginAccessControl",
-            "Properties": {
-                "OriginAccessControlConfig": {
-                    "Name": sub("${AWS::StackName}-site"),
-                    "OriginAccessControlOriginType": "s3",
-                    "SigningBehavior": "always",
-                    "SigningProtocol": "sigv4",
-                }
-            },
-        },
-        "SiteDistribution": {
-            "Type": "AWS::CloudFront::Distribution",
-            "Properties": {
-                "DistributionConfig": {
-                    "Enabled": True,
-                    "DefaultRootObject": "index.html",
-                    "HttpVersion": "http2and3",
-                    "Origins": [
-                        {
-                            "Id": "site",
-                            "DomainName": get_att("SiteBucket", "RegionalDomainName"),
-                            "OriginAccessControlId": get_att("SiteOriginAccessControl", "Id"),
-                            "S3OriginConfig": {"OriginAccessIdentity": ""},
-                        }
-                    ],
-                    "DefaultCacheBehavior": {
-                        "TargetOriginId": "site",
-                        "ViewerProtocolPolicy": "redirect-to-https",
-                        "Compress": True,
-                        # The managed "CachingOptimized" policy.
-                        "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-                        "ResponseHeadersPolicyId": ref("SiteSecurityHeaders"),
-                    },
-                }
-            },
-        },
-        # The site's security headers (CSP with frame-ancestors, X-Frame-Options, HSTS, ...), declared once in
-        # chalicelib/site_headers.py: the pages carry no <meta> copy, and the local web server sends the same.
-        "SiteSecurityHeaders": {
-            "Type": "AWS::CloudFront::ResponseHeadersPolicy",
-            "Properties": {
-                "ResponseHeadersPolicyConfig": {
-                    "Name": sub("${AWS::StackName}-site-security"),
-                    "SecurityHeadersConfig": cloudfront_security_headers_config(),
-                }
-            },
-        },
-        "SiteBucketPolicy": {
-            "Type": "AWS::S3::BucketPolicy",
-            "Properties": {
-                "Bucket": ref("SiteBucket"),
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "CloudFrontReadsTheSite",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "cloudfront.amazonaws.com"},
-                            "Action": "s3:GetObject",
-                            "Resource": sub("${SiteBucket.Arn}/*"),
-                            "Condition": {
-                                "StringEquals": {
-                                    "AWS:SourceArn": sub(
-                                        "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${SiteDistribution}"
-                                    )
-                                }
-                            },
-                        }
-                    ],
-                },
-            },
-        },
-    }
-
-
 def outputs() -> Json:
     return {
         "ImagesBucketName": {"Value": ref("ImagesBucket")},
@@ -918,8 +846,7 @@ def outputs() -> Json:
         "ProcessingQueueUrl": {"Value": ref("ProcessingQueue")},
         "DeadLetterQueueUrl": {"Value": ref("DeadLetterQueue")},
         "AlarmTopicArn": {"Value": ref("AlarmTopic")},
-        "SiteBucketName": {"Value": ref("SiteBucket")},
-        "SiteUrl": {"Value": sub("https://${SiteDistribution.DomainName}")},
+        **cdn.outputs(),
         "DashboardUrl": {
             "Value": sub(
                 "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}"
@@ -939,12 +866,13 @@ def build() -> Json:
         access_policy(),
         alarm_resources(),
         dashboard_resources(),
-        site_resources(),
+        cdn.resources(),
     ):
         resources.update(part)
     return {
-        "Description": "Chitram Serverless: images API, processor, storage, queue, tables, alarms, dashboard.",
-        "Parameters": parameters(),
+        "Description": "Chitram Serverless: images API, processor, storage, queue, tables, CDN, alarms, dashboard.",
+        "Parameters": {**parameters(), **cdn.parameters()},
+        "Conditions": cdn.conditions(),
         "Globals": globals_section(),
         "Resources": resources,
         "Outputs": outputs(),

@@ -35,6 +35,9 @@ TYPES_BY_EXTENSION = {
     ".gif": "image/gif",
     ".webp": "image/webp",
     ".avif": "image/avif",
+    ".heic": "image/heic",
+    ".heif": "image/heic",
+    ".hif": "image/heic",
 }
 READY_TIMEOUT_SECONDS = 120.0
 DELETE_TOKENS_STATE = "delete-tokens.json"

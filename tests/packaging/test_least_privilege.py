@@ -35,6 +35,9 @@ CALLS: dict[str, str] = {
     "list_parts": "s3:ListMultipartUploadParts",
     "list_multipart_uploads": "s3:ListBucketMultipartUploads",
     "head_bucket": "s3:ListBucket",
+    "copy_object": "s3:PutObject",
+    "create_invalidation": "cloudfront:CreateInvalidation",
+    "get_parameter": "ssm:GetParameter",
     "Record.get(": "dynamodb:GetItem",
     "batch_get(": "dynamodb:BatchGetItem",
     ".save(": "dynamodb:PutItem",
@@ -68,6 +71,8 @@ MODULES = {
         "chalicelib/records.py",
         "chalicelib/storage.py",
         "chalicelib/auth/store.py",
+        "chalicelib/services/placement.py",
+        "chalicelib/invalidation.py",
     ],
 }
 # Calls the processor's modules contain but the processor never makes (they serve the API's routes).
@@ -76,7 +81,6 @@ PROCESSOR_NEVER = {
     "create_multipart_upload",
     "complete_multipart_upload",
     "generate_presigned_url",
-    "head_object",
     "abort_multipart_upload",
     "list_parts",
     "list_multipart_uploads",
