@@ -51,4 +51,6 @@ app.register_middleware(error_envelope, "http")
 @app.on_sqs_message(queue="chitram-processing", batch_size=10)
 def handle_sqs(event: SQSEvent) -> dict[str, Any]:
     """S3 ObjectCreated(originals/) notifications, via SQS. Answers with partial batch failures."""
-    return composition.processor().handle_sqs_batch(record.to_dict() for record in event)
+    # Lambda's context says how long this invocation has left (the local worker passes none).
+    remaining_ms = getattr(event.context, "get_remaining_time_in_millis", None)
+    return composition.processor().handle_sqs_batch((record.to_dict() for record in event), remaining_ms=remaining_ms)

@@ -21,9 +21,25 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_ssm import SSMClient
 
-# Short timeouts and few retries: an API request must fail fast with a 503 rather than hang until the
-# API Gateway 29 s limit; SQS redelivery gives the processor its retries.
-_BASE_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
+# Short timeouts and few attempts for every AWS call (boto3 here, PynamoDB through ``chalicelib/models.py``,
+# SES in ``auth/mailer.py``): a stalled dependency must become a 503 within seconds rather than hold the function
+# to its timeout (API Gateway gives up at 29 s and answers in its own shape). A paused server still accepts
+# TCP connections (the kernel does), so the read timeout is what bounds a call: at most
+# ATTEMPTS x (CONNECT + READ) seconds per call. SQS redelivery gives the processor its further retries.
+CONNECT_TIMEOUT_SECONDS = 2
+READ_TIMEOUT_SECONDS = 4
+ATTEMPTS = 2  # total, first try included
+AWS_CONFIG = Config(
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
+    retries={"total_max_attempts": ATTEMPTS, "mode": "standard"},
+)
+_BASE_CONFIG = AWS_CONFIG
+
+
+def worst_call_seconds() -> int:
+    """The longest one AWS call may take before it fails (every attempt connecting, then timing out reading)."""
+    return ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS)
 
 
 @lru_cache(maxsize=1)

@@ -19,7 +19,6 @@ return ``(ok, reason)`` pairs, and translate third-party exceptions at their bou
     │   ├── DeleteTokenRequired         DELETE_TOKEN_REQUIRED
     │   ├── InvalidDeleteToken          INVALID_DELETE_TOKEN
     │   ├── NotOwner                    FORBIDDEN
-    │   ├── AccountLocked               ACCOUNT_LOCKED
     │   ├── QuotaExceeded               QUOTA_EXCEEDED
     │   └── InsufficientScope           INSUFFICIENT_SCOPE    (an API token without the scope the route needs)
     ├── NotFound (404)
@@ -33,7 +32,8 @@ return ``(ok, reason)`` pairs, and translate third-party exceptions at their bou
     │   └── ImageNotPending             IMAGE_NOT_PENDING
     ├── PayloadTooLarge (413)
     │   ├── FileTooLarge                FILE_TOO_LARGE
-    │   └── StorageQuotaExceeded        STORAGE_QUOTA_EXCEEDED
+    │   ├── StorageQuotaExceeded        STORAGE_QUOTA_EXCEEDED
+    │   └── RequestTooLarge             REQUEST_TOO_LARGE     (a JSON body or form over its bound)
     ├── MethodNotAllowed (405)          METHOD_NOT_ALLOWED
     ├── UnsupportedMediaType (415)      UNSUPPORTED_MEDIA_TYPE
     ├── RateLimited (429)               RATE_LIMIT_EXCEEDED   (+ retry_after -> Retry-After header)
@@ -66,7 +66,6 @@ class ErrorCode(StrEnum):
     DELETE_TOKEN_REQUIRED = "DELETE_TOKEN_REQUIRED"
     INVALID_DELETE_TOKEN = "INVALID_DELETE_TOKEN"
     FORBIDDEN = "FORBIDDEN"
-    ACCOUNT_LOCKED = "ACCOUNT_LOCKED"
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
     INSUFFICIENT_SCOPE = "INSUFFICIENT_SCOPE"
     IMAGE_NOT_FOUND = "IMAGE_NOT_FOUND"
@@ -78,6 +77,7 @@ class ErrorCode(StrEnum):
     IMAGE_NOT_PENDING = "IMAGE_NOT_PENDING"
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
     STORAGE_QUOTA_EXCEEDED = "STORAGE_QUOTA_EXCEEDED"
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     RATE_LIMIT_EXCEEDED = "RATE_LIMIT_EXCEEDED"
@@ -216,11 +216,6 @@ class NotOwner(Forbidden):
     message = "You do not own this image."
 
 
-class AccountLocked(Forbidden):
-    code = ErrorCode.ACCOUNT_LOCKED
-    message = "Too many failed sign-ins; the account is locked for a while."
-
-
 class QuotaExceeded(Forbidden):
     code = ErrorCode.QUOTA_EXCEEDED
     message = "You have reached your image quota."
@@ -305,6 +300,13 @@ class FileTooLarge(PayloadTooLarge):
 class StorageQuotaExceeded(PayloadTooLarge):
     code = ErrorCode.STORAGE_QUOTA_EXCEEDED
     message = "You have used all of your storage quota."
+
+
+class RequestTooLarge(PayloadTooLarge):
+    """A request body over its bound, refused before it is parsed."""
+
+    code = ErrorCode.REQUEST_TOO_LARGE
+    message = "The request body is too large."
 
 
 class UnsupportedMediaType(AppError):

@@ -13,6 +13,9 @@ Images table (hash key ``id``):
 - ``short-id-index`` short_id (hash), keys only: the share URL's short id -> the image id. Sparse: images from
   before short ids have none, and are reached by their id.
 - TTL on ``expires_at``: a ``pending`` upload that never arrives disappears by itself.
+
+Users table (hash key ``id``): users, ``email#`` uniqueness items and ``throttle#`` sign-in failure items, the
+last with a TTL on ``expires_at``.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from chalicelib.clients import ATTEMPTS, CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS
 from chalicelib.settings import Settings
 
 
@@ -135,6 +140,8 @@ class UserRecord(Model):
     # Bumped when the password is reset: tokens carry the version they were issued under ("ver"), so every
     # token issued before the reset stops working at once.
     token_version = NumberAttribute(default=0)
+    # DynamoDB TTL (epoch seconds): only on ``throttle#`` items (sign-in failures per address and source).
+    expires_at = NumberAttribute(null=True)
     # Ids of the user's personal API tokens (their items are ``ApiTokenRecord``s in this same table): DynamoDB
     # cannot query a table by a non-key attribute, so the user item lists them.
     api_tokens = UnicodeSetAttribute(null=True)
@@ -166,7 +173,9 @@ ALL_MODELS: tuple[type[Model], ...] = (ImageRecord, UserRecord)
 
 
 def bind_tables(settings: Settings) -> None:
-    """Point the models at this stage's tables and region (idempotent, cheap)."""
+    """Point the models at this stage's tables and region (idempotent, cheap), with the same short timeouts and
+    bounded attempts as every other AWS client (``chalicelib/clients.py``; PynamoDB's own defaults are 15 s to
+    connect, 30 s to read and 4 attempts)."""
     bound: tuple[tuple[type[Model], str], ...] = (
         (ImageRecord, settings.images_table),
         (UserRecord, settings.users_table),
@@ -178,6 +187,19 @@ def bind_tables(settings: Settings) -> None:
             meta.table_name = name
             meta.region = settings.region
             model._connection = None
+        meta.connect_timeout_seconds = CONNECT_TIMEOUT_SECONDS
+        meta.read_timeout_seconds = READ_TIMEOUT_SECONDS
+        meta.max_retry_attempts = ATTEMPTS - 1  # retries after the first try
+
+
+def connection(region: str) -> Connection:
+    """A bare PynamoDB connection (transactions) with the models' timeouts and attempts."""
+    return Connection(
+        region=region,
+        connect_timeout_seconds=CONNECT_TIMEOUT_SECONDS,
+        read_timeout_seconds=READ_TIMEOUT_SECONDS,
+        max_retry_attempts=ATTEMPTS - 1,
+    )
 
 
 def reset_connections() -> None:

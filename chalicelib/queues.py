@@ -16,6 +16,11 @@ DLQ_SUFFIX = "-dlq"
 # SQS hands a failing message to the processor this many times, then moves it to the dead-letter queue.
 # The local provisioning, the CloudFormation template and the DLQ-arrival metric all use this one number.
 MAX_RECEIVE_COUNT = 3
+# How long a dead-lettered message waits for someone to look at it and redrive it (the SQS maximum).
+DEAD_LETTER_RETENTION_DAYS = 14
+# An original (and its pending record) must outlive its message, or a redrive finds nothing to process: the
+# bucket's lifecycle rule for originals/ and the processor's hold on a failing upload both use this.
+ORIGINALS_RETENTION_DAYS = DEAD_LETTER_RETENTION_DAYS + 1
 
 
 def dead_letter_queue_name(queue_name: str) -> str:

@@ -245,6 +245,18 @@ class ImageRecords:
             )
         return ready
 
+    def hold_pending(self, image_id: str, until: int) -> None:
+        """Keep a pending record from expiring before ``until`` (its upload is failing and may be redriven).
+        A record that is gone or no longer pending is left alone."""
+        try:
+            with _translate(image_id):
+                ImageRecord(id=image_id).update(
+                    actions=[ImageRecord.expires_at.set(until)],
+                    condition=(ImageRecord.id.exists()) & (ImageRecord.status == PENDING),
+                )
+        except ImageNotPending:
+            pass
+
     def mark_rejected(self, pending: Image, reason: str, processed_at: str) -> Image:
         with _translate(pending.id):
             ImageRecord(id=pending.id).update(

@@ -182,6 +182,11 @@ class Settings:
     pending_ttl_seconds: int = setting(
         "PENDING_TTL_SECONDS", 24 * 3600, "A pending upload that never arrives expires after this.", minimum=60
     )
+    # A message is started only while the invocation has this (plus a margin) left, so one slow file fails alone
+    # instead of timing out a whole batch.
+    processing_deadline_seconds: int = setting(
+        "PROCESSING_DEADLINE_SECONDS", 20, "Wall-clock budget to decode and render one image.", minimum=1
+    )
 
     # Gallery: the public index is spread over this many partitions to avoid one hot key.
     gallery_shards: int = setting("GALLERY_SHARDS", 4, "Partitions of the public gallery index.", minimum=1)
@@ -250,11 +255,19 @@ class Settings:
         "RATE_LIMIT_REGISTER_PER_IP", 20, "Registrations per source address a window (0: unlimited).", minimum=0
     )
     lockout_threshold: int = setting(
-        "LOCKOUT_THRESHOLD", 5, "Consecutive failed logins that lock the account.", minimum=1
+        "LOCKOUT_THRESHOLD",
+        5,
+        "Failed sign-ins per (address, source) before each further one doubles the wait.",
+        minimum=1,
     )
-    lockout_seconds: int = setting("LOCKOUT_SECONDS", 900, "How long a locked account stays locked.", minimum=1)
+    lockout_seconds: int = setting("LOCKOUT_SECONDS", 900, "The longest wait between two sign-in attempts.", minimum=1)
     password_reset_ttl_seconds: int = setting(
         "PASSWORD_RESET_TTL_SECONDS", 3600, "Life of a password-reset token.", minimum=60
+    )
+
+    # The operator's detailed view (GET /health/details, header X-Operator-Token); empty: nobody gets it.
+    operator_token: Secret = setting(  # noqa: RUF009 - a field() with a default_factory, like the others
+        "OPERATOR_TOKEN", "", secret=True, doc="Token of the operator's /health/details view (empty: off)."
     )
 
     # Mail (password reset): ``memory`` (tests), ``outbox`` (a directory of .json files), ``ses``.
@@ -318,6 +331,10 @@ class Settings:
             raise SettingsError(f"BCRYPT_ROUNDS must be at least {MIN_DEPLOYED_BCRYPT_ROUNDS} for stage {self.stage!r}")
         if self.mailer != "ses":
             raise SettingsError(f"MAILER must be 'ses' for stage {self.stage!r} (got {self.mailer!r})")
+        if not self.redis_nodes:
+            # Without a node every rate limit passes (fail-open): that must be a failure to start, never a
+            # silent consequence of an empty stack parameter.
+            raise SettingsError(f"REDIS_NODES must be set for stage {self.stage!r}: rate limiting needs Redis")
 
 
 def variables() -> dict[str, Var]:

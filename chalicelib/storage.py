@@ -94,6 +94,15 @@ class PresignedPost:
     fields: dict[str, str]
 
 
+def download_name(filename: str, key: str) -> str:
+    """The uploader's name with the extension of what is really stored (the key's), never the uploader's own:
+    ``evil.html`` served as a JPEG downloads as ``evil.jpg``."""
+    extension = key.rpartition("/")[2].rpartition(".")[2] if "." in key.rpartition("/")[2] else ""
+    stem = filename.rpartition(".")[0] if "." in filename.lstrip(".") else filename
+    stem = stem.rstrip(". ") or "image"
+    return f"{stem}.{extension}" if extension else stem
+
+
 @dataclass(frozen=True)
 class StoredPart:
     """One uploaded part of an open multipart upload, as the store reports it."""
@@ -141,17 +150,19 @@ class Storage:
         key: str,
         *,
         content_type: str,
-        max_bytes: int,
+        size: int,
         expires_seconds: int,
         sha256_b64: str | None = None,
     ) -> PresignedPost:
-        """A POST form bound to one key, the exact Content-Type and a size range of [1, max_bytes].
+        """A POST form bound to one key, the exact Content-Type and exactly ``size`` bytes (the claimed size).
 
-        With ``sha256_b64`` the form also carries the object's SHA-256 (fields and policy), so the store itself
-        refuses bytes that do not match it.
+        The quota is reserved at the claim, so a form that admitted more than was claimed would let an owner
+        store past the quota by claiming one byte. S3 (and LocalStack) enforce the range; moto does not, so the
+        processor refuses an original larger than its claim as well. With ``sha256_b64`` the form also carries
+        the object's SHA-256 (fields and policy), so the store itself refuses bytes that do not match it.
         """
         fields: dict[str, Any] = {"Content-Type": content_type}
-        conditions: list[Any] = [{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]]
+        conditions: list[Any] = [{"Content-Type": content_type}, ["content-length-range", size, size]]
         if sha256_b64:
             checksum = {"x-amz-checksum-algorithm": "SHA256", "x-amz-checksum-sha256": sha256_b64}
             fields.update(checksum)
@@ -171,7 +182,7 @@ class Storage:
     def presign_get(self, key: str, *, expires_seconds: int, filename: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if filename:
-            params["ResponseContentDisposition"] = content_disposition(filename)
+            params["ResponseContentDisposition"] = content_disposition(download_name(filename, key))
         try:
             return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_seconds)
         except (BotoCoreError, ClientError) as exc:

@@ -293,7 +293,9 @@ def resources() -> Json:
             "Type": "AWS::IAM::Policy",
             "Properties": {
                 "PolicyName": "chitram-cdn",
-                "Roles": [ref("DefaultRole")],
+                # Both functions move renditions between the public and private prefixes (the processor when
+                # the visibility changed while it worked), so both may invalidate (infra/template.py's roles).
+                "Roles": [ref("ApiRole"), ref("ProcessorRole")],
                 "PolicyDocument": {
                     "Version": "2012-10-17",
                     "Statement": [

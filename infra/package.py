@@ -190,6 +190,7 @@ def chalice_env(*, offline: bool) -> dict[str, str]:
     env["JWT_SECRET"] = secrets.token_urlsafe(48)
     env["MAILER"] = "ses"
     env["MAIL_FROM"] = "packaging@example.invalid"
+    env["REDIS_NODES"] = "redis://packaging.invalid:6379"
     return env
 
 
@@ -231,6 +232,18 @@ def finish_template(template: dict[str, Any], stage: str) -> dict[str, Any]:
     parameters["Stage"]["AllowedValues"] = [stage]
     parameters["Stage"]["Default"] = stage
     parameters["JwtSecretName"]["Default"] = f"chitram/{stage}/jwt-secret"
+    parameters["OperatorTokenName"]["Default"] = f"chitram/{stage}/operator-token"
+    return drop_shared_role(template)
+
+
+def drop_shared_role(template: dict[str, Any]) -> dict[str, Any]:
+    """Remove chalice's ``DefaultRole`` (one role for every function, ``sqs:*`` and ``logs`` actions on ``*``):
+    the merge template gives each function its own least-privilege role instead. Refuses if anything still
+    refers to it."""
+    resources = template["Resources"]
+    resources.pop("DefaultRole", None)
+    if '"DefaultRole"' in json.dumps(resources):
+        raise PackageError("something still refers to chalice's DefaultRole; give it its own role in infra/template.py")
     return template
 
 

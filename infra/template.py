@@ -34,8 +34,14 @@ if str(HERE.parent) not in sys.path:
 
 # The template takes these from the code itself, so the two cannot drift apart.
 from chalicelib.metrics import NAMESPACE  # noqa: E402
-from chalicelib.queues import MAX_RECEIVE_COUNT  # noqa: E402
-from chalicelib.storage import ORIGINALS_PREFIX  # noqa: E402
+from chalicelib.queues import DEAD_LETTER_RETENTION_DAYS, MAX_RECEIVE_COUNT, ORIGINALS_RETENTION_DAYS  # noqa: E402
+from chalicelib.storage import (  # noqa: E402
+    FILES_PREFIX,
+    ORIGINALS_PREFIX,
+    PRIVATE_PREFIX,
+    PUBLIC_PREFIX,
+    THUMBS_PREFIX,
+)
 from infra import cdn  # noqa: E402
 
 TEMPLATE_PATH = HERE.parent / "build" / "merge-template.json"
@@ -43,9 +49,15 @@ TEMPLATE_PATH = HERE.parent / "build" / "merge-template.json"
 # AWS recommends a queue visibility timeout of six times the function timeout (60 s in .chalice/config.json),
 # so a message is never redelivered while a (retrying) invocation still holds it.
 VISIBILITY_TIMEOUT_SECONDS = 360
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time for someone to look at what failed
+DLQ_RETENTION_SECONDS = DEAD_LETTER_RETENTION_DAYS * 24 * 3600  # time for someone to look at what failed
 QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 LOG_RETENTION_DAYS = 30
+# API Gateway's stage-wide throttle (requests a second, and the burst above it): far above honest use, far
+# below what the reserved concurrency could serve, so a flood is refused at the edge.
+API_THROTTLE_RATE_PER_SECOND = 200
+API_THROTTLE_BURST = 400
+# AWS's public layer "AWSLambdaPowertoolsPythonV3-python312-x86_64" (a stack parameter may pick another).
+POWERTOOLS_LAYER_VERSION = 27
 
 Json = dict[str, Any]
 
@@ -80,8 +92,20 @@ def parameters() -> Json:
         },
         "RedisNodes": {
             "Type": "String",
-            "Default": "",
-            "Description": "Comma list of redis:// or rediss:// URLs (the cache ring). Empty: no cache, no limits.",
+            # The URLs may carry the nodes' AUTH password: never shown by CloudFormation.
+            "NoEcho": True,
+            "MinLength": 1,
+            "Description": "Comma list of redis:// or rediss:// URLs (the cache ring and the rate limits). Required.",
+        },
+        "OperatorTokenName": {
+            "Type": "String",
+            "Default": "chitram/dev/operator-token",
+            "Description": "Name of the Secrets Manager secret (SecretString) that opens GET /health/details.",
+        },
+        "PowertoolsLayerVersion": {
+            "Type": "Number",
+            "Default": POWERTOOLS_LAYER_VERSION,
+            "Description": "Version of AWS's public Powertools for Lambda (Python) v3 layer (the processor's batches).",
         },
         "AuthProvider": {"Type": "String", "AllowedValues": ["local", "oidc"], "Default": "local"},
         "OidcIssuer": {"Type": "String", "Default": "", "Description": "AUTH_PROVIDER=oidc: token issuer."},
@@ -154,12 +178,13 @@ def storage_resources() -> Json:
                 "LifecycleConfiguration": {
                     "Rules": [
                         {
-                            # The processor deletes an original once it is handled; one still here after a day
-                            # was abandoned (its record expired) or failed into the DLQ and was looked at.
+                            # The processor deletes an original once it is handled; one still here was abandoned
+                            # (its record expired) or failed into the DLQ. It must outlive the DLQ's retention, or
+                            # a redrive would find nothing to process (chalicelib/queues.py ties the two).
                             "Id": "expire-abandoned-originals",
                             "Status": "Enabled",
                             "Prefix": ORIGINALS_PREFIX,
-                            "ExpirationInDays": 1,
+                            "ExpirationInDays": ORIGINALS_RETENTION_DAYS,
                         },
                         {
                             "Id": "abort-incomplete-multipart-uploads",
@@ -316,6 +341,8 @@ def table_resources() -> Json:
     # Pending uploads that never arrive expire by themselves.
     images["Properties"]["TimeToLiveSpecification"] = {"AttributeName": "expires_at", "Enabled": True}
     users = _table([_key("id", "HASH")], [_s("id")])
+    # Sign-in failure items (per address and source) are forgotten by themselves.
+    users["Properties"]["TimeToLiveSpecification"] = {"AttributeName": "expires_at", "Enabled": True}
     return {"ImagesTable": images, "UsersTable": users}
 
 
@@ -345,6 +372,7 @@ def globals_section() -> Json:
                     # Resolved by CloudFormation at deploy time from Secrets Manager: never in the template,
                     # the repository or the change set (docs/deploy.md says how to create and rotate it).
                     "JWT_SECRET": sub("{{resolve:secretsmanager:${JwtSecretName}:SecretString}}"),
+                    "OPERATOR_TOKEN": sub("{{resolve:secretsmanager:${OperatorTokenName}:SecretString}}"),
                 }
             }
         }
@@ -353,8 +381,17 @@ def globals_section() -> Json:
 
 def function_overrides() -> Json:
     return {
+        "APIHandler": {"Properties": {"Role": get_att("ApiRole", "Arn")}},
         "HandleSqs": {
             "Properties": {
+                "Role": get_att("ProcessorRole", "Arn"),
+                # Powertools' BatchProcessor (chalicelib/services/processor.py) comes from AWS's public layer.
+                "Layers": [
+                    sub(
+                        "arn:${AWS::Partition}:lambda:${AWS::Region}:017000801446:layer:"
+                        "AWSLambdaPowertoolsPythonV3-python312-x86_64:${PowertoolsLayerVersion}"
+                    )
+                ],
                 "Events": {
                     "HandleSqsSqsEventSource": {
                         "Properties": {
@@ -363,7 +400,7 @@ def function_overrides() -> Json:
                             "FunctionResponseTypes": ["ReportBatchItemFailures"],
                         }
                     }
-                }
+                },
             }
         },
         "RestAPI": {
@@ -372,6 +409,15 @@ def function_overrides() -> Json:
                 "Name": sub("${AWS::StackName}"),
                 # Deep-merged into chalice's OpenAPI body (so every deployment carries them).
                 "DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses()},
+                # Every route of the stage: a flood is answered 429 by API Gateway before it costs a Lambda.
+                "MethodSettings": [
+                    {
+                        "ResourcePath": "/*",
+                        "HttpMethod": "*",
+                        "ThrottlingRateLimit": API_THROTTLE_RATE_PER_SECOND,
+                        "ThrottlingBurstLimit": API_THROTTLE_BURST,
+                    }
+                ],
             }
         },
     }
@@ -411,66 +457,174 @@ def log_groups() -> Json:
     }
 
 
-def access_policy() -> Json:
-    """Least privilege for both functions, added beside chalice's own ``DefaultRolePolicy``."""
-    table_arns = [get_att("ImagesTable", "Arn"), get_att("UsersTable", "Arn")]
-    index_arns = [sub("${ImagesTable.Arn}/index/*"), sub("${UsersTable.Arn}/index/*")]
+# Where renditions live: the CDN's public prefix, the private one, and the first layout's files/ and thumbs/.
+RENDITION_PREFIXES = (PUBLIC_PREFIX, PRIVATE_PREFIX, FILES_PREFIX, THUMBS_PREFIX)
+
+
+def _objects(*prefixes: str) -> list[Json]:
+    return [sub(f"${{ImagesBucket.Arn}}/{prefix}*") for prefix in prefixes]
+
+
+def _log_statement(function: str) -> Json:
     return {
-        "ChitramAccessPolicy": {
-            "Type": "AWS::IAM::Policy",
-            "Properties": {
-                "PolicyName": "chitram-access",
-                "Roles": [ref("DefaultRole")],
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "ImageObjects",
-                            "Effect": "Allow",
-                            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                            "Resource": sub("${ImagesBucket.Arn}/*"),
-                        },
-                        {
-                            # HeadBucket (/health) needs ListBucket; it also turns a missing key into 404.
-                            "Sid": "ImageBucket",
-                            "Effect": "Allow",
-                            "Action": ["s3:ListBucket"],
-                            "Resource": get_att("ImagesBucket", "Arn"),
-                        },
-                        {
-                            "Sid": "Tables",
-                            "Effect": "Allow",
-                            "Action": [
-                                "dynamodb:GetItem",
-                                "dynamodb:PutItem",
-                                "dynamodb:UpdateItem",
-                                "dynamodb:DeleteItem",
-                                "dynamodb:ConditionCheckItem",
-                                "dynamodb:Query",
-                                "dynamodb:DescribeTable",
-                            ],
-                            "Resource": table_arns,
-                        },
-                        {"Sid": "Indexes", "Effect": "Allow", "Action": ["dynamodb:Query"], "Resource": index_arns},
-                        {
-                            # /health reports both queues' depth.
-                            "Sid": "QueueHealth",
-                            "Effect": "Allow",
-                            "Action": ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
-                            "Resource": [get_att("ProcessingQueue", "Arn"), get_att("DeadLetterQueue", "Arn")],
-                        },
-                        {
-                            # Account e-mail, from the configured sender only.
-                            "Sid": "AccountMail",
-                            "Effect": "Allow",
-                            "Action": ["ses:SendEmail"],
-                            "Resource": sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"),
-                            "Condition": {"StringEquals": {"ses:FromAddress": ref("MailFrom")}},
-                        },
-                    ],
-                },
+        "Sid": "OwnLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": sub(f"${{{function}LogGroup.Arn}}"),
+    }
+
+
+def _role(name: str) -> Json:
+    """A role Lambda may assume; its permissions are the ``*Policy`` beside it (no inline ``Policies``)."""
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
             },
-        }
+            "Description": f"Chitram {name}: least privilege, nothing shared with the other function.",
+        },
+    }
+
+
+def _policy(role: str, statements: list[Json]) -> Json:
+    return {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {
+            "PolicyName": sub(f"${{AWS::StackName}}-{role}"),
+            "Roles": [ref(role)],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+        },
+    }
+
+
+def access_policy() -> Json:
+    """One role per function, each with only what its code calls (tests/packaging/test_least_privilege.py holds
+    the packaged template to that, both ways). Chalice's shared ``DefaultRole`` (``sqs:*`` and ``logs`` on ``*``)
+    is dropped from the package by ``infra/package.py``. Object permissions are per prefix, never the bucket."""
+    images = [get_att("ImagesTable", "Arn")]
+    users = [get_att("UsersTable", "Arn")]
+    tables = images + users
+    api = [
+        _log_statement("APIHandler"),
+        {
+            # Presigned POSTs and multipart parts are signed with this role: it must itself be allowed to write
+            # originals; API uploads write the renditions; deletes remove all three; presigned GETs read them.
+            "Sid": "ImageObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": _objects(ORIGINALS_PREFIX, *RENDITION_PREFIXES),
+        },
+        {
+            "Sid": "MultipartUploads",
+            "Effect": "Allow",
+            "Action": ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            "Resource": _objects(ORIGINALS_PREFIX),
+        },
+        {
+            # HeadBucket (/health/details) needs ListBucket; it also turns a missing key into 404.
+            "Sid": "ImageBucket",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:ListBucketMultipartUploads"],
+            "Resource": get_att("ImagesBucket", "Arn"),
+        },
+        {
+            "Sid": "Tables",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:GetItem",
+                "dynamodb:BatchGetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Query",
+                "dynamodb:DescribeTable",
+            ],
+            "Resource": tables,
+        },
+        {
+            "Sid": "Indexes",
+            "Effect": "Allow",
+            "Action": ["dynamodb:Query"],
+            "Resource": [sub("${ImagesTable.Arn}/index/*")],
+        },
+        {
+            # /health/details reports both queues' depth.
+            "Sid": "QueueHealth",
+            "Effect": "Allow",
+            "Action": ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
+            "Resource": [get_att("ProcessingQueue", "Arn"), get_att("DeadLetterQueue", "Arn")],
+        },
+        {
+            # Account e-mail, from the configured sender only.
+            "Sid": "AccountMail",
+            "Effect": "Allow",
+            "Action": ["ses:SendEmail"],
+            "Resource": sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"),
+            "Condition": {"StringEquals": {"ses:FromAddress": ref("MailFrom")}},
+        },
+    ]
+    processor = [
+        _log_statement("HandleSqs"),
+        {
+            # What the event source mapping does with the function's role.
+            "Sid": "OwnQueue",
+            "Effect": "Allow",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            "Resource": get_att("ProcessingQueue", "Arn"),
+        },
+        {
+            # The original, and renditions it moves between the public and private prefixes (a copy reads them).
+            "Sid": "ReadObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": _objects(ORIGINALS_PREFIX, *RENDITION_PREFIXES),
+        },
+        {
+            "Sid": "WriteRenditions",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": _objects(*RENDITION_PREFIXES),
+        },
+        {
+            # The handled original, and renditions of an image deleted while it was processed.
+            "Sid": "RemoveObjects",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject"],
+            "Resource": _objects(ORIGINALS_PREFIX, *RENDITION_PREFIXES),
+        },
+        {
+            "Sid": "ImageRecords",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+            "Resource": images,
+        },
+        {
+            "Sid": "DuplicateIndex",
+            "Effect": "Allow",
+            "Action": ["dynamodb:Query"],
+            "Resource": [sub("${ImagesTable.Arn}/index/sha256-index")],
+        },
+        {
+            # Quota corrections (a ready image's real size, a rejected upload's release).
+            "Sid": "QuotaCounters",
+            "Effect": "Allow",
+            "Action": ["dynamodb:UpdateItem"],
+            "Resource": users,
+        },
+    ]
+    return {
+        "ApiRole": _role("API"),
+        "ApiPolicy": _policy("ApiRole", api),
+        "ProcessorRole": _role("processor"),
+        "ProcessorPolicy": _policy("ProcessorRole", processor),
     }
 
 

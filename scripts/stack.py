@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -114,6 +115,8 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     worker_concurrency: int | None = None  # None: the worker's own default (scripts/worker.py)
     worker_batch_size: int | None = None  # None: the worker's own default
+    # The operator's token for GET /health/details: OPERATOR_TOKEN from the environment, else one per stack.
+    operator_token: str = field(default_factory=lambda: os.environ.get("OPERATOR_TOKEN") or secrets.token_urlsafe(24))
 
     @classmethod
     def ephemeral(cls, **overrides: Any) -> StackConfig:
@@ -209,6 +212,7 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
                 # Password-reset mail lands here as readable files (the local stand-in for SES).
                 "MAIL_OUTBOX_DIR": str(self.run_dir / "outbox"),
+                "OPERATOR_TOKEN": self.config.operator_token,
             }
         )
         if self.config.s3_sqs_endpoint:
@@ -413,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                 "openapi": f"{stack.url}/api/v1/openapi.json",
                 "aws_endpoint": stack.moto_url,
                 "redis_nodes": stack.redis_urls,
+                "operator_token": stack.config.operator_token,  # header X-Operator-Token on /health/details
                 "logs": str(stack.run_dir),
             },
             indent=2,

@@ -143,7 +143,7 @@ def api(stack: Stack) -> Api:
 
     dead = stack.check_alive()
     assert dead is None, f"{dead.name} died:\n{dead.tail()}" if dead else ""
-    return Api(stack.api_url)
+    return Api(stack.api_url, operator_token=stack.config.operator_token)
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ READY_TIMEOUT_SECONDS = 30.0
 class Api:
     """A small HTTP client bound to the stack's API base URL."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, operator_token: str | None = None) -> None:
         self.base_url = base_url
+        self.operator_token = operator_token
         self.session = requests.Session()
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -33,6 +34,10 @@ class Api:
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", path, **kwargs)
+
+    def health_details(self) -> requests.Response:
+        """The operator's view of every dependency (``GET /health/details`` with the stack's operator token)."""
+        return self.get("/health/details", headers={"X-Operator-Token": self.operator_token or ""})
 
     # --- lifecycle helpers ---------------------------------------------------------------------------
 

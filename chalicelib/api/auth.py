@@ -19,7 +19,7 @@ from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
 from chalicelib.auth.store import User
 from chalicelib.auth.tokens import IssuedToken
-from chalicelib.errors import ValidationFailed
+from chalicelib.errors import RequestTooLarge, ValidationFailed
 from chalicelib.settings import Settings
 
 auth_api = Blueprint(__name__)
@@ -30,7 +30,7 @@ MAX_FORM_BYTES = 8 * 1024
 def _form() -> dict[str, str]:
     raw = bodies.raw_bytes(auth_api.current_request)
     if len(raw) > MAX_FORM_BYTES:
-        raise ValidationFailed("The form is too large.")
+        raise RequestTooLarge(max_bytes=MAX_FORM_BYTES)
     try:
         parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=20)
     except (UnicodeDecodeError, ValueError) as exc:

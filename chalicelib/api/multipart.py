@@ -7,6 +7,9 @@ from typing import Any
 
 from chalicelib.errors import FileTooLarge, ValidationFailed
 
+# The form has one file and a field or two (visibility); a body of thousands of tiny parts is work for nothing.
+MAX_FORM_PARTS = 16
+
 
 @dataclass(frozen=True)
 class UploadedFile:
@@ -28,11 +31,20 @@ def parse_upload(body: bytes, content_type: str | None, *, field: str, max_bytes
 
     files: dict[str, Any] = {}
     fields: dict[str, str] = {}
+    parts = 0
+
+    def count_part() -> None:
+        nonlocal parts
+        parts += 1
+        if parts > MAX_FORM_PARTS:
+            raise ValidationFailed(f"The form has more than {MAX_FORM_PARTS} parts.", field=field)
 
     def on_file(part: Any) -> None:
+        count_part()
         files.setdefault(_name(part.field_name), part)
 
     def on_field(part: Any) -> None:
+        count_part()
         fields.setdefault(_name(part.field_name), (part.value or b"").decode("utf-8", errors="replace"))
 
     try:

@@ -73,7 +73,9 @@ class SesMailer:
         if self._client is None:
             import boto3
 
-            self._client = boto3.client("ses", region_name=self.region)
+            from chalicelib import clients
+
+            self._client = boto3.client("ses", region_name=self.region, config=clients.AWS_CONFIG)
         self._client.send_email(
             Source=self.sender,
             Destination={"ToAddresses": [message.to]},

@@ -2,8 +2,11 @@
 
 - Registration is one transaction: the user item and ``email#<address>`` (both ``attribute_not_exists``), so an
   address is unique even under concurrent sign-ups; a failed condition on the email item -> ``EmailTaken``.
-- Failed logins are counted with an atomic ``ADD``; reaching the threshold sets ``locked_until``. The lockout
-  lives here, not in Redis, so it holds when every Redis node is down.
+- Failed sign-ins are counted per (address, source) on a ``throttle#<digest>`` item, never on the account: a
+  stranger's failures slow the stranger down, not the owner signing in from elsewhere; and the item exists
+  for unknown addresses just the same, so its answers say nothing about who is registered. Each failure past
+  the free ones doubles the wait before the next attempt (capped); DynamoDB's TTL forgets the item a while
+  after the last failure. It lives here, not in Redis, so it holds when every Redis node is down.
 - Quotas: ``reserve`` adds one image and its bytes with a conditional ``ADD`` (the condition is the quota), so
   two concurrent uploads cannot both slip under the limit; ``release`` takes them back, never below zero.
   The item is created by the first ``ADD`` if it does not exist (OIDC users have no item until then).
@@ -16,23 +19,47 @@ into ``MetadataUnavailable``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import EmailTaken, MetadataUnavailable, QuotaExceeded, StorageQuotaExceeded
-from chalicelib.models import UserRecord
+from chalicelib.models import UserRecord, connection
 
 log = logging.getLogger(__name__)
 
 EMAIL_PREFIX = "email#"
+THROTTLE_PREFIX = "throttle#"
 CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def throttle_id(address: str, source: str) -> str:
+    """The item id of one (address, source) pair's sign-in failures (hashed: no address in the key)."""
+    digest = hashlib.sha256(f"{address}\n{source}".encode()).hexdigest()
+    return THROTTLE_PREFIX + digest
+
+
+@dataclass(frozen=True)
+class LoginThrottle:
+    failures: int
+    retry_at: int  # epoch seconds before which the next attempt is refused (0: none)
+
+
+FIRST_THROTTLE_DELAY_SECONDS = 5
+
+
+def throttle_delay(failures: int, *, free: int, max_delay: int) -> int:
+    """Seconds to wait after ``failures`` consecutive failures: none before the ``free``-th, then 5, 10, 20 ...
+    capped at ``max_delay``. Growing, so guessing gets slow fast; capped, so the owner is never locked out."""
+    if failures < free:
+        return 0
+    return int(min(max_delay, FIRST_THROTTLE_DELAY_SECONDS * 2 ** min(failures - free, 30)))
 
 
 @dataclass(frozen=True)
@@ -103,7 +130,7 @@ class UserStore:
         )
         claim = UserRecord(id=EMAIL_PREFIX + user.email, kind="email", user_id=user.id, email=user.email)
         try:
-            with TransactWrite(connection=Connection(region=self.region)) as transaction:
+            with TransactWrite(connection=connection(self.region)) as transaction:
                 transaction.save(record, condition=UserRecord.id.does_not_exist())
                 transaction.save(claim, condition=UserRecord.id.does_not_exist())
         except TransactWriteError as exc:
@@ -136,27 +163,39 @@ class UserStore:
 
     # --- sign-in failures -------------------------------------------------------------------------
 
-    def record_failed_login(self, user_id: str, *, threshold: int, lock_seconds: int, now: int) -> bool:
-        """Count a failed login; lock the account once ``threshold`` fail in a row. True if now locked."""
-        record = UserRecord(id=user_id)
-        with _translate("record_failed_login"):
-            record.update(actions=[UserRecord.failed_logins.add(1)], condition=UserRecord.id.exists())
-            if int(record.failed_logins or 0) < threshold:
-                return False
-            # The counter restarts, so after the lock expires the user again gets ``threshold`` attempts.
-            record.update(
-                actions=[UserRecord.locked_until.set(now + lock_seconds), UserRecord.failed_logins.set(0)],
-                condition=UserRecord.id.exists(),
-            )
-        log.warning("account locked after failed logins", extra={"user_id": user_id, "seconds": lock_seconds})
-        return True
+    def login_throttle(self, key: str, *, now: int) -> LoginThrottle | None:
+        """The failures recorded for ``key`` (see ``throttle_id``), or None (none, or forgotten)."""
+        with _translate("login_throttle"):
+            try:
+                record = UserRecord.get(key, consistent_read=True)
+            except DoesNotExist:
+                return None
+        if record.expires_at is not None and int(record.expires_at) <= now:
+            return None  # TTL deletes lazily; an expired item is already forgotten
+        return LoginThrottle(failures=int(record.failed_logins or 0), retry_at=int(record.locked_until or 0))
 
-    def clear_failed_logins(self, user_id: str) -> None:
-        with _translate("clear_failed_logins"):
-            UserRecord(id=user_id).update(
-                actions=[UserRecord.failed_logins.set(0), UserRecord.locked_until.remove()],
-                condition=UserRecord.id.exists(),
+    def record_login_failure(
+        self, key: str, *, now: int, free: int, max_delay: int, forget_after: int
+    ) -> LoginThrottle:
+        """Count one failure for ``key`` (atomic ``ADD``) and set when the next attempt may come."""
+        record = UserRecord(id=key)
+        with _translate("record_login_failure"):
+            record.update(
+                actions=[
+                    UserRecord.kind.set("throttle"),
+                    UserRecord.failed_logins.add(1),
+                    UserRecord.expires_at.set(now + forget_after + max_delay),
+                ]
             )
+            failures = int(record.failed_logins or 0)
+            delay = throttle_delay(failures, free=free, max_delay=max_delay)
+            if delay:
+                record.update(actions=[UserRecord.locked_until.set(now + delay)])
+        return LoginThrottle(failures=failures, retry_at=now + delay if delay else 0)
+
+    def clear_login_throttle(self, key: str) -> None:
+        with _translate("clear_login_throttle"):
+            UserRecord(id=key).delete()
 
     def set_password_hash(self, user_id: str, password_hash: str) -> None:
         with _translate("set_password_hash"):

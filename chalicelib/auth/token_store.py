@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import logging
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.auth.api_tokens import ApiToken
 from chalicelib.errors import MetadataUnavailable, ValidationFailed
-from chalicelib.models import ApiTokenRecord, UserRecord
+from chalicelib.models import ApiTokenRecord, UserRecord, connection
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ class ApiTokenStore:
         )
         owner = UserRecord(id=token.user_id)
         try:
-            with TransactWrite(connection=Connection(region=self.region)) as transaction:
+            with TransactWrite(connection=connection(self.region)) as transaction:
                 transaction.save(record, condition=ApiTokenRecord.id.does_not_exist())
                 transaction.update(
                     owner,
@@ -101,7 +100,7 @@ class ApiTokenStore:
     def remove(self, user_id: str, token_id: str) -> bool:
         """Delete the token if it is this user's; False if there is no such token of theirs."""
         try:
-            with TransactWrite(connection=Connection(region=self.region)) as transaction:
+            with TransactWrite(connection=connection(self.region)) as transaction:
                 transaction.delete(
                     ApiTokenRecord(id=ITEM_PREFIX + token_id), condition=ApiTokenRecord.user_id == user_id
                 )

@@ -45,7 +45,7 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.invalidation import NoInvalidation
-from chalicelib.records import PENDING, READY, VISIBILITIES, Image, ImageRecords, Page
+from chalicelib.records import PENDING, READY, REJECTED, VISIBILITIES, Image, ImageRecords, Page
 from chalicelib.services.ingest import Ingest
 from chalicelib.services.placement import Keys, Placement, is_public
 from chalicelib.services.ports import Clock, Metrics, Quota, utc_now_iso
@@ -184,7 +184,7 @@ class ImageService:
         post = self.storage.presign_upload(
             original_key(image.id),
             content_type=image.content_type,
-            max_bytes=self.settings.max_upload_bytes,
+            size=image.size,
             expires_seconds=self.settings.upload_url_expires_seconds,
             sha256_b64=sha256_b64_from_hex(image.expected_sha256) if image.expected_sha256 else None,
         )
@@ -427,6 +427,8 @@ class ImageService:
             for image in page.items:
                 if image.status == PENDING and image.expires_at is not None and image.expires_at < self.clock():
                     continue
+                if image.status == REJECTED:  # the processor gave its reservation back
+                    continue
                 count += 1
                 total += image.size
             if page.next_cursor is None:
@@ -434,7 +436,7 @@ class ImageService:
             cursor = page.next_cursor
 
     def _release(self, image: Image) -> None:
-        if image.owner is None or self.quota is None:
+        if image.owner is None or self.quota is None or image.status == REJECTED:  # rejected: released already
             return
         try:
             self.quota.release(image.owner, image.size)

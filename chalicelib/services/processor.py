@@ -13,18 +13,18 @@ and finally moves it to the dead-letter queue.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
-from chalicelib import logs, metrics
+from chalicelib import deadline, logs, metrics
 from chalicelib.cache.metadata import MetadataCache
 from chalicelib.errors import FileTooLarge, ImageNotFound, ImageNotPending, InvalidImage, RejectReason
+from chalicelib.queues import ORIGINALS_RETENTION_DAYS
 from chalicelib.records import PENDING, Image, ImageRecords
 from chalicelib.services.ingest import Ingest
 from chalicelib.services.placement import Placement, is_public
@@ -35,6 +35,14 @@ from chalicelib.storage import Storage, image_id_from_original_key
 log = logging.getLogger(__name__)
 
 Outcome = Literal["ready", "rejected", "duplicate", "orphan", "ignored"]
+
+# A message is started only while the invocation has the per-image deadline plus this much left (the writes
+# and the record update after the decode).
+START_MARGIN_SECONDS = 5
+
+
+class NotStarted(Exception):
+    """Too little of the invocation left to process this message within its deadline; SQS redelivers it."""
 
 
 @dataclass
@@ -82,8 +90,11 @@ class Processor:
     def _process_pending(self, image: Image, key: str) -> Outcome:
         now = utc_now_iso(self.clock)
         try:
-            data = self.storage.read(key, max_bytes=self.settings.max_upload_bytes)
-            processed = self.ingest.process(data, max_bytes=self.settings.max_upload_bytes)
+            # No more than was claimed (the quota was reserved for that much; moto does not enforce the form's
+            # exact content-length-range, S3 does).
+            data = self.storage.read(key, max_bytes=min(image.size, self.settings.max_upload_bytes))
+            with deadline.within(self.settings.processing_deadline_seconds):
+                processed = self.ingest.process(data, max_bytes=self.settings.max_upload_bytes)
         except ImageNotFound:
             # The original vanished between event and read (a concurrent duplicate finished first).
             return "duplicate"
@@ -95,20 +106,36 @@ class Processor:
             # The uploader declared other bytes (a store that does not enforce checksums let these through).
             return self._reject(image, key, RejectReason.CHECKSUM_MISMATCH, now)
 
+        attempted: list[Image] = []
+
+        def commit(ready_image: Image) -> Image:
+            attempted.append(ready_image)
+            return self.records.mark_ready(image, ready_image)
+
         try:
             ready = self.ingest.store(
                 image,
                 processed,
                 processed_at=now,
-                commit=lambda ready_image: self.records.mark_ready(image, ready_image),
+                commit=commit,
                 path="presigned",
                 upload_bytes=len(data),
                 # The keys are this image's: a concurrent duplicate may have written the same ones.
                 discard_on_failure=False,
             )
         except ImageNotPending:
-            # A concurrent duplicate won the race and wrote the same renditions; nothing to undo.
             self.storage.delete([key])
+            if attempted and self._record_is_gone(image.id):
+                # Deleted while we processed it: the delete removed what existed then, so what we just wrote
+                # would be orphaned. Remove it.
+                written = attempted[-1]
+                keys = [written.file_key, written.display_key, *written.thumbnails.values()]
+                try:
+                    self.storage.delete([key for key in keys if key])
+                except Exception:
+                    log.exception("could not remove the renditions of a deleted image", extra={"image_id": image.id})
+                return "orphan"
+            # A concurrent duplicate won the race and wrote the same renditions; nothing to undo.
             return "duplicate"
         ready = self._follow_visibility(ready)
         self.cache.invalidate(image.id)
@@ -119,6 +146,15 @@ class Processor:
             extra={"image_id": image.id, "width": ready.width, "height": ready.height, "bytes": ready.size},
         )
         return "ready"
+
+    def _release_quota(self, image: Image) -> None:
+        """A rejected upload gives back what its claim reserved (a rejected record is counted as nothing)."""
+        if image.owner is None or self.quota is None:
+            return
+        try:
+            self.quota.release(image.owner, image.size)
+        except Exception:
+            log.exception("could not release the quota", extra={"image_id": image.id, "owner": image.owner})
 
     def _follow_visibility(self, ready: Image) -> Image:
         """The renditions were placed for the visibility the pending record had; if the owner changed it while
@@ -150,34 +186,77 @@ class Processor:
             # The image is ready either way; a recount on the owner's next refused upload heals the counter.
             log.exception("could not correct the quota", extra={"image_id": pending.id, "owner": pending.owner})
 
+    def _record_is_gone(self, image_id: str) -> bool:
+        try:
+            self.records.get(image_id)
+        except ImageNotFound:
+            return True
+        return False
+
     def _reject(self, image: Image, key: str, reason: RejectReason, now: str) -> Outcome:
-        with contextlib.suppress(ImageNotPending):
+        try:
             self.records.mark_rejected(image, str(reason), now)
+        except ImageNotPending:
+            pass  # someone else settled it (and its quota) first
+        else:
+            self._release_quota(image)
         self.cache.invalidate(image.id)
         self.storage.delete([key])
         log.info("image rejected", extra={"image_id": image.id, "reason": str(reason)})
         self.metrics.record_reject(str(reason), image_id=image.id)
         return "rejected"
 
-    def handle_sqs_batch(self, messages: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
-        """Process an SQS batch; answer Lambda's partial-batch-failure shape.
+    def handle_sqs_batch(
+        self, messages: Iterable[dict[str, Any]], *, remaining_ms: Callable[[], int] | None = None
+    ) -> dict[str, list[dict[str, str]]]:
+        """Process an SQS batch with Powertools' ``BatchProcessor``; answer Lambda's partial-batch-failure shape.
 
-        Only the messages that raised are reported, so SQS redelivers just those (and dead-letters them after
-        the queue's maxReceiveCount). Bad files are not failures: they end ``rejected``.
+        Each message succeeds or fails alone: only the ones that raised are reported, so SQS redelivers just
+        those (and dead-letters them after the queue's maxReceiveCount). Bad files are not failures: they end
+        ``rejected``. One slow file cannot time out the invocation and take the batch with it: its decode has a
+        deadline (``PROCESSING_DEADLINE_SECONDS``), and a message is not even started unless the invocation
+        (``remaining_ms``, Lambda's clock) has that long left, plus a margin; the rest are reported as failed
+        and come back in another invocation.
         """
-        failures: list[dict[str, str]] = []
-        for message in messages:
-            message_id = str(message.get("messageId", ""))
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+        budget_ms = (self.settings.processing_deadline_seconds + START_MARGIN_SECONDS) * 1000
+
+        def handle(record: Any) -> None:
+            if remaining_ms is not None and remaining_ms() < budget_ms:
+                raise NotStarted()
+            keys = object_keys(record.body or "")
             try:
-                for key in object_keys(message.get("body", "")):
+                for key in keys:
                     self.handle_object(key)
             except Exception:
-                log.exception("processing failed; SQS will retry", extra={"message_id": message_id})
-                failures.append({"itemIdentifier": message_id})
+                log.exception("processing failed; SQS will retry", extra={"message_id": record.message_id})
+                self._hold_for_redrive(keys)
+                attributes = record.raw_event.get("attributes") or {}
                 metrics.record_processing_failure(
-                    (message.get("attributes") or {}).get("ApproximateReceiveCount"), message_id=message_id
+                    attributes.get("ApproximateReceiveCount"), message_id=record.message_id
                 )
-        return {"batchItemFailures": failures}
+                raise
+
+        batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        with batch([dict(message) for message in messages], handle):
+            batch.process()
+        response = batch.response()
+        return {
+            "batchItemFailures": [{"itemIdentifier": str(f["itemIdentifier"])} for f in response["batchItemFailures"]]
+        }
+
+    def _hold_for_redrive(self, keys: Iterable[str]) -> None:
+        """A failing upload may sit in the dead-letter queue until someone redrives it: keep its pending record
+        that long (the bucket keeps the original as long, by the same constant)."""
+        until = int(self.clock()) + ORIGINALS_RETENTION_DAYS * 24 * 3600
+        for key in keys:
+            if (image_id := image_id_from_original_key(key)) is None:
+                continue
+            try:
+                self.records.hold_pending(image_id, until)
+            except Exception:
+                log.warning("could not extend the pending record", extra={"image_id": image_id})
 
 
 def object_keys(body: str) -> list[str]:

@@ -4,9 +4,14 @@ Raises ``AppError``s only. The rules that are easy to get wrong:
 - Emails are stripped and lower-cased before anything else; uniqueness is the store's transaction.
 - Sign-in answers the same ``INVALID_CREDENTIALS`` body for an unknown email and a wrong password, and spends
   the same bcrypt work on both (an unknown email is checked against a dummy hash).
-- Limits: per source IP and per email in Redis (fail-open), and a lockout after ``LOCKOUT_THRESHOLD``
-  consecutive failures kept on the user item in DynamoDB (so it holds with Redis down). The lock is checked
-  before the per-email limit, so the attempt after the locking one says ``ACCOUNT_LOCKED``, not 429.
+- Every input is bounded before it is parsed: an address longer than ``MAX_EMAIL_CHARS`` is refused (or, at
+  sign-in, treated as unknown) before any pattern runs over it.
+- Limits: per source IP in Redis (fail-open), and growing delays per (address, source) in DynamoDB (so they
+  hold with Redis down): after ``LOCKOUT_THRESHOLD`` failures from one source for one address, each further
+  failure doubles the wait (capped at ``LOCKOUT_SECONDS``); attempts inside the wait answer 429 with
+  ``Retry-After`` without checking the password. There is no account lock a stranger could keep closed: the
+  owner signing in from elsewhere is not slowed. Known and unknown addresses are throttled alike, so neither
+  the status nor the body tells them apart.
 - Password reset always "accepts"; a token goes out only for a registered address, is stored hashed, expires,
   and works once. Tokens look like ``<user id>.<secret>`` so confirming is one consistent read, no index.
 - Local accounts exist only with ``AUTH_PROVIDER=local``; with ``oidc`` the provider owns sign-in and these
@@ -21,7 +26,7 @@ import logging
 import re
 import secrets
 import uuid
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from chalicelib.auth.mailer import Mailer, Message
 from chalicelib.auth.passwords import (
@@ -32,10 +37,9 @@ from chalicelib.auth.passwords import (
     verify_password,
 )
 from chalicelib.auth.providers import Principal
-from chalicelib.auth.store import User, UserStore
+from chalicelib.auth.store import User, UserStore, throttle_id
 from chalicelib.auth.tokens import IssuedToken, LocalTokens
 from chalicelib.errors import (
-    AccountLocked,
     InvalidCredentials,
     InvalidResetToken,
     RateLimited,
@@ -61,9 +65,13 @@ def normalize_email(raw: object) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ValidationFailed("email is required.", field="email")
     email = raw.strip().lower()
-    if len(email) > MAX_EMAIL_CHARS or not _EMAIL.match(email):
+    if len(email) > MAX_EMAIL_CHARS or not _EMAIL.match(email):  # length first: the pattern never sees more
         raise ValidationFailed("email is not a valid address.", field="email")
     return email
+
+
+def _plausible_address(address: str) -> bool:
+    return len(address) <= MAX_EMAIL_CHARS and _EMAIL.match(address) is not None
 
 
 def hash_reset_token(token: str) -> str:
@@ -110,29 +118,36 @@ class UserService:
             raise ValidationFailed("email is required.", field="email")
         if not isinstance(password, str) or not password:
             raise ValidationFailed("password is required.", field="password")
-        address = email.strip().lower()
+        # Bounded before anything looks at it: a 16 KB "address" is sliced, never pattern-matched whole.
+        address = email[: MAX_EMAIL_CHARS + 64].strip().lower()
         self.limiter.hit("login-ip", source_ip, self.settings.rate_limit_login_per_ip, self._window)
-        user = self.store.find_by_email(address) if _EMAIL.match(address) else None
         now = int(self.clock())
-        if user is not None and user.locked_until is not None and user.locked_until > now:
-            raise AccountLocked(retry_after=user.locked_until - now)
-        self.limiter.hit("login-email", address, self.settings.rate_limit_login_per_email, self._window)
+        throttle_key = throttle_id(address, source_ip)
+        throttle = self.store.login_throttle(throttle_key, now=now)
+        if throttle is not None and throttle.retry_at > now:
+            raise RateLimited(retry_after=throttle.retry_at - now, scope="login")
+        user = self.store.find_by_email(address) if _plausible_address(address) else None
         if user is None or not user.password_hash:
-            verify_password(password, dummy_hash(self.settings.bcrypt_rounds))
-            raise InvalidCredentials()
+            verify_password(password, dummy_hash(self.settings.bcrypt_rounds))  # the same work either way
+            self._login_failed(throttle_key, now)
         if not verify_password(password, user.password_hash):
-            self.store.record_failed_login(
-                user.id,
-                threshold=self.settings.lockout_threshold,
-                lock_seconds=self.settings.lockout_seconds,
-                now=now,
-            )
-            raise InvalidCredentials()
-        if user.failed_logins or user.locked_until is not None:
-            self.store.clear_failed_logins(user.id)
+            self._login_failed(throttle_key, now)
+        if throttle is not None:
+            self.store.clear_login_throttle(throttle_key)
         if needs_rehash(user.password_hash, self.settings.bcrypt_rounds):
             self.store.set_password_hash(user.id, hash_password(password, self.settings.bcrypt_rounds))
         return user, self.tokens.issue(user.id, ver=user.token_version)
+
+    def _login_failed(self, throttle_key: str, now: int) -> NoReturn:
+        """Count the failure for this (address, source), then answer as for any wrong credentials."""
+        self.store.record_login_failure(
+            throttle_key,
+            now=now,
+            free=self.settings.lockout_threshold,
+            max_delay=self.settings.lockout_seconds,
+            forget_after=self._window,
+        )
+        raise InvalidCredentials()
 
     # --- password reset ---------------------------------------------------------------------------
 

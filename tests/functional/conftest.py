@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
     from mypy_boto3_sqs import SQSClient
 
+OPERATOR_TOKEN = "functional-tier-operator-token"
+OPERATOR = {"X-Operator-Token": OPERATOR_TOKEN}  # headers of the operator's /health/details requests
+
+
+@pytest.fixture(autouse=True)
+def _operator_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPERATOR_TOKEN", OPERATOR_TOKEN)
+
 
 @pytest.fixture(autouse=True)
 def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,6 +22,7 @@ NONE: frozenset[str] = frozenset()
 # (method, route template) -> the scopes that get past the scope check.
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/health"): ALL,  # public, reads no credentials
+    ("GET", "/health/details"): ALL,  # reads the operator token header only, never a bearer's scope
     ("GET", "/api/v1/openapi.json"): ALL,
     ("GET", "/api/v1/images"): ALL,
     ("GET", "/{ref}"): ALL,  # the public share page and oEmbed read no credentials

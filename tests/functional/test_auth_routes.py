@@ -1,4 +1,4 @@
-"""Account routes in-process (chalice.test.Client, moto): register, login, token, me, lockout, reset, 401s."""
+"""Account routes in-process (chalice.test.Client, moto): register, login, token, me, throttling, reset, 401s."""
 
 from __future__ import annotations
 
@@ -140,17 +140,73 @@ def test_unknown_email_and_wrong_password_get_identical_answers(client: Client) 
     }
 
 
-def test_sixth_failed_login_is_locked_out_even_with_the_right_password(client: Client) -> None:
+def from_source(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
+    """Make every following request come from ``address`` (chalice local reports one fixed source)."""
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", address)
+
+
+def test_sign_in_abuse_slows_the_abusing_source_down_not_the_owner(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger's failures grow the stranger's waits; the owner, from elsewhere, signs in at once."""
     register(client)
+    from_source(monkeypatch, "198.51.100.66")
     for _ in range(5):
         assert body(login(client, password="wrong password!"))["detail"]["code"] == "INVALID_CREDENTIALS"
-    locked = login(client, password="wrong password!")
-    assert locked.status_code == 403
-    detail = body(locked)["detail"]
-    assert detail["code"] == "ACCOUNT_LOCKED"
-    assert detail["message"] == "Too many failed sign-ins; the account is locked for a while."
-    assert 0 < detail["details"]["retry_after"] <= 900
-    assert body(login(client))["detail"]["code"] == "ACCOUNT_LOCKED"
+    waits = []
+    for _ in range(3):
+        # Each failure past the free ones doubles the wait; step past it as a patient attacker would.
+        throttled = login(client, password="wrong password!")
+        if throttled.status_code == 401:
+            continue
+        assert throttled.status_code == 429
+        assert body(throttled)["detail"]["code"] == "RATE_LIMIT_EXCEEDED"
+        waits.append(int(throttled.headers["Retry-After"]))
+        later = composition.user_service().clock() + waits[-1]
+        monkeypatch.setattr(composition.user_service(), "clock", lambda later=later: later)
+        assert login(client, password="wrong password!").status_code == 401
+    assert len(waits) == 3
+    assert waits[0] >= 1
+    assert waits[0] < waits[1] < waits[2]  # growing
+    # Even the right password waits its turn from the abusing source (no bcrypt work, no answer) ...
+    assert login(client).status_code == 429
+    # ... while the owner, from their own address, is let straight in.
+    from_source(monkeypatch, "203.0.113.7")
+    assert login(client).status_code == 200
+
+
+def test_sign_in_waits_are_capped_so_nobody_is_locked_out(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    register(client)
+    service = composition.user_service()
+    cap = service.settings.lockout_seconds
+    now = service.clock()
+    for _ in range(40):  # far past the point where 2**n exceeds the cap
+        monkeypatch.setattr(service, "clock", lambda now=now: now)
+        response = login(client, password="wrong password!")
+        retry_after = int(response.headers.get("Retry-After", "0"))
+        assert retry_after <= cap
+        now += retry_after + 1
+    # However many failures came before, the right password works once the (capped) wait is over.
+    monkeypatch.setattr(service, "clock", lambda: now + cap)
+    assert login(client).status_code == 200
+
+
+def test_sign_in_throttling_answers_known_and_unknown_addresses_alike(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No 403/429 oracle: the nth failure gets the same status, body and headers for either kind of address."""
+    register(client, email="known@example.com")
+    service = composition.user_service()
+    frozen = service.clock()
+    monkeypatch.setattr(service, "clock", lambda: frozen)  # so both runs see the same waits to the second
+    answers: dict[str, list[tuple[int, Any, str | None]]] = {}
+    for email in ("known@example.com", "unknown@example.com"):
+        answers[email] = []
+        for _ in range(8):
+            response = login(client, email=email, password="wrong password!")
+            answers[email].append((response.status_code, body(response), response.headers.get("Retry-After")))
+    assert answers["known@example.com"] == answers["unknown@example.com"]
+    assert {status for status, _, _ in answers["known@example.com"]} == {401, 429}
 
 
 def test_a_successful_login_resets_the_failure_count(client: Client) -> None:
@@ -174,13 +230,12 @@ def redis_node(monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisProcess]:
         yield servers[0]
 
 
-def test_login_is_limited_per_address_and_per_email(
+def test_login_is_limited_per_source_address(
     redis_node: RedisProcess, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RATE_LIMIT_LOGIN_PER_IP", "3")
-    monkeypatch.setenv("RATE_LIMIT_LOGIN_PER_EMAIL", "2")
     composition.reset()
-    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", "203.0.113.10")
+    from_source(monkeypatch, "203.0.113.10")
     for email in ("a@example.com", "b@example.com", "c@example.com"):
         assert login(client, email=email).status_code == 401
     limited = login(client, email="d@example.com")
@@ -188,19 +243,20 @@ def test_login_is_limited_per_address_and_per_email(
     assert body(limited)["detail"]["code"] == "RATE_LIMIT_EXCEEDED"
     assert body(limited)["detail"]["details"]["scope"] == "login-ip"
     assert limited.headers["Retry-After"]
-    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", "203.0.113.11")
-    assert login(client, email="a@example.com").status_code == 401  # a's second attempt
-    per_email = login(client, email="a@example.com")
-    assert per_email.status_code == 429
-    assert body(per_email)["detail"]["details"]["scope"] == "login-email"
+    from_source(monkeypatch, "203.0.113.11")
+    assert login(client, email="a@example.com").status_code == 401
 
 
-def test_lockout_holds_when_redis_is_down(redis_node: RedisProcess, client: Client) -> None:
+def test_sign_in_throttling_holds_when_redis_is_down(
+    redis_node: RedisProcess, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     register(client)
     redis_node.kill()
+    from_source(monkeypatch, "198.51.100.66")
     for _ in range(5):
         assert login(client, password="wrong password!").status_code == 401
-    assert body(login(client))["detail"]["code"] == "ACCOUNT_LOCKED"
+    statuses = {login(client, password="wrong password!").status_code for _ in range(3)}
+    assert 429 in statuses
 
 
 # --- password reset --------------------------------------------------------------------------------
@@ -221,10 +277,14 @@ def test_password_reset_is_202_for_known_and_unknown_addresses_alike(client: Cli
     assert [message.to for message in outbox().sent] == ["ada@example.com"]
 
 
-def test_password_reset_token_works_once_and_unlocks_the_account(client: Client) -> None:
+def test_password_reset_token_works_once_whatever_strangers_tried(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     register(client)
+    from_source(monkeypatch, "198.51.100.66")
     for _ in range(6):
         login(client, password="wrong password!")
+    from_source(monkeypatch, "203.0.113.7")
     post(client, "/api/v1/auth/password-reset", {"email": "ada@example.com"})
     message = outbox().sent[-1]
     token = (message.data or {})["token"]

@@ -13,7 +13,7 @@ from chalicelib.errors import StorageUnavailable
 from chalicelib.services.processor import object_keys
 from chalicelib.settings import get_settings
 from tests.conftest import make_jpeg
-from tests.functional.conftest import body
+from tests.functional.conftest import OPERATOR, body
 
 JSON = {"Content-Type": "application/json"}
 CLOSED_PORT = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused at once
@@ -39,7 +39,7 @@ def test_metadata_store_outage_is_503_with_a_code(client: Client, monkeypatch: p
     assert response.status_code == 503
     assert body(response)["detail"]["code"] == "METADATA_UNAVAILABLE"
     assert response.headers["Retry-After"]
-    health = client.http.get("/health")
+    health = client.http.get("/health/details", headers=OPERATOR)
     assert health.status_code == 503
     assert body(health)["checks"]["metadata"] == {"status": "down", "code": "METADATA_UNAVAILABLE"}
 
@@ -78,7 +78,7 @@ def test_a_message_that_keeps_failing_ends_in_the_dead_letter_queue(
         client.http.post(
             "/api/v1/images/upload-url",
             headers=JSON,
-            body=json.dumps({"filename": "a.jpg", "content_type": "image/jpeg", "size": 10}),
+            body=json.dumps({"filename": "a.jpg", "content_type": "image/jpeg", "size": len(make_jpeg())}),
         )
     )
     settings = get_settings()

@@ -43,7 +43,7 @@ def test_upload_url_writes_pending_record_and_binds_the_form(client: Client) -> 
 
 
 def test_presigned_upload_reaches_ready_with_dimensions_and_thumbnails(client: Client) -> None:
-    ticket = request_upload(client)
+    ticket = request_upload(client, size=len(make_jpeg(1600, 1200)))
     put_original(ticket["id"], make_jpeg(1600, 1200))
     assert drain_queue() == []
     meta = body(client.http.get(f"/api/v1/images/{ticket['id']}"))
@@ -56,7 +56,7 @@ def test_presigned_upload_reaches_ready_with_dimensions_and_thumbnails(client: C
 
 
 def test_duplicate_event_changes_nothing_twice(client: Client) -> None:
-    ticket = request_upload(client)
+    ticket = request_upload(client, size=len(make_jpeg(800, 600)))
     put_original(ticket["id"], make_jpeg(800, 600))
     sqs = boto3.client("sqs")
     url = sqs.get_queue_url(QueueName=get_settings().queue_name)["QueueUrl"]
@@ -65,6 +65,33 @@ def test_duplicate_event_changes_nothing_twice(client: Client) -> None:
     assert drain_queue() == []
     meta = body(client.http.get(f"/api/v1/images/{ticket['id']}"))
     assert meta["status"] == "ready"
+
+
+def _policy(ticket: dict) -> dict:
+    import base64
+
+    return dict(json.loads(base64.b64decode(ticket["upload"]["fields"]["policy"])))
+
+
+@pytest.mark.parametrize("claimed", [1, 1234, 10 * 1024 * 1024])
+def test_size_lie_the_upload_form_admits_exactly_the_claimed_size(client: Client, claimed: int) -> None:
+    """The quota is reserved at the claim, so the form must not admit a byte more (nor fewer)."""
+    conditions = _policy(request_upload(client, size=claimed))["conditions"]
+    assert ["content-length-range", claimed, claimed] in conditions
+    assert not [c for c in conditions if isinstance(c, list) and c[0] == "content-length-range" and c[2] != claimed]
+
+
+def test_size_lie_an_original_larger_than_its_claim_is_rejected_where_the_store_lets_it_in(client: Client) -> None:
+    """moto does not enforce the form's range (S3 and LocalStack do): the processor refuses what the claim
+    did not cover, and nothing of it is stored."""
+    data = make_jpeg(800, 600)
+    ticket = request_upload(client, size=1)
+    put_original(ticket["id"], data)
+    assert drain_queue() == []
+    meta = body(client.http.get(f"/api/v1/images/{ticket['id']}"))
+    assert (meta["status"], meta["reject_reason"]) == ("rejected", "TOO_LARGE")
+    listed = boto3.client("s3").list_objects_v2(Bucket=get_settings().bucket_name)
+    assert [obj["Key"] for obj in listed.get("Contents", []) if ticket["id"] in obj["Key"]] == []
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from chalice.local import LambdaEventConverter
 from chalice.test import Client
 
 from scripts.redis_servers import RedisProcess, redis_servers
-from tests.functional.conftest import body
+from tests.functional.conftest import OPERATOR, body
 
 JSON = {"Content-Type": "application/json"}
 UPLOAD = json.dumps({"filename": "a.jpg", "content_type": "image/jpeg", "size": 100})
@@ -73,7 +73,7 @@ def test_uploads_pass_when_redis_is_unreachable_and_health_says_so(
         server.kill()
     for _ in range(12):
         assert client.http.post("/api/v1/images/upload-url", headers=JSON, body=UPLOAD).status_code == 201
-    health = body(client.http.get("/health"))
+    health = body(client.http.get("/health/details", headers=OPERATOR))
     assert health["status"] == "ok"
     assert health["checks"]["rate_limiter"]["status"] == "disabled"
     assert {node["status"] for node in health["checks"]["cache"]["nodes"]} == {"down"}

@@ -24,7 +24,7 @@ def upload_small(api: Api, index: int) -> str:
 
 
 def test_a_status_change_is_never_served_stale(api: Api) -> None:
-    ticket = api.request_upload("later.jpg", "image/jpeg", 5000)
+    ticket = api.request_upload("later.jpg", "image/jpeg", len(make_jpeg(300, 200)))
     first = api.get(f"/api/v1/images/{ticket['id']}")
     second = api.get(f"/api/v1/images/{ticket['id']}")
     assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("MISS", "HIT")
@@ -57,8 +57,8 @@ def nodes_restored(stack: Stack) -> Iterator[Stack]:
         if not node.running:
             node.start()
     deadline = time.monotonic() + 20
-    api = Api(stack.api_url)
-    while api.get("/health").json()["checks"]["cache"]["status"] != "up":
+    api = Api(stack.api_url, operator_token=stack.config.operator_token)
+    while api.health_details().json()["checks"]["cache"]["status"] != "up":
         assert time.monotonic() < deadline, "the cache nodes did not rejoin"
         time.sleep(0.5)
 
@@ -76,14 +76,14 @@ def test_killing_a_node_mid_run_keeps_reads_answering_and_it_rejoins(api: Api, n
             statuses.append(response.status_code)
             assert response.json()["id"] == image_id
     assert set(statuses) == {200}
-    health = api.get("/health").json()["checks"]["cache"]
+    health = api.health_details().json()["checks"]["cache"]
     assert health["status"] == "degraded"
     assert [node["status"] for node in health["nodes"]].count("down") == 1
     # The survivors took the dead node's keys: by the second pass every read is a HIT again.
     assert {api.get(f"/api/v1/images/{image_id}").headers["X-Cache"] for image_id in ids} == {"HIT"}
     victim.restart()
     deadline = time.monotonic() + 20
-    while api.get("/health").json()["checks"]["cache"]["status"] != "up":
+    while api.health_details().json()["checks"]["cache"]["status"] != "up":
         assert time.monotonic() < deadline, "the restarted node did not rejoin"
         time.sleep(0.5)
 
@@ -98,7 +98,7 @@ def test_with_every_node_down_the_api_answers_from_dynamodb(api: Api, nodes_rest
         assert response.status_code == 200
         assert response.headers["X-Cache"] == "DISABLED"
         assert response.json() == expected
-    health = api.get("/health")
+    health = api.health_details()
     assert health.status_code == 200
     assert health.json()["checks"]["cache"]["status"] == "down"
     assert health.json()["checks"]["rate_limiter"]["status"] == "disabled"

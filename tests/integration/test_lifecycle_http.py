@@ -44,8 +44,8 @@ def assert_ready_with_thumbnails(api: Api, meta: dict[str, Any], width: int, hei
         assert abs(thumb.size[0] / thumb.size[1] - width / height) < 0.02
 
 
-def test_health_reports_every_dependency(api: Api) -> None:
-    body = api.get("/health").json()
+def test_health_details_report_every_dependency_to_the_operator(api: Api) -> None:
+    body = api.health_details().json()
     assert body["status"] == "ok"
     for name in ("storage", "metadata", "queue", "dead_letter_queue"):
         assert body["checks"][name]["status"] == "up", name

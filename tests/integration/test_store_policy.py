@@ -34,6 +34,9 @@ pytestmark = pytest.mark.localstack
 MIB = 1024 * 1024
 EVIL_ORIGIN = "http://evil.example"
 POLICY_FAILED = "Invalid according to Policy: Policy Condition failed"
+# What the control uploads send: every form below claims exactly this many bytes (forms admit the claim only).
+CONTROL_JPEG = make_jpeg(64, 48)
+CONTROL_SIZE = len(CONTROL_JPEG)
 
 
 # Session scope so it runs before the session-scoped stack starts (autouse goes first within a scope).
@@ -83,7 +86,7 @@ def assert_nothing_arrived(api: Api, aws_clients: dict[str, Any], settings: Sett
 
 def assert_control_upload_works(api: Api, form: dict[str, Any], image_id: str) -> None:
     """The form the store refused a moment ago still takes what it was signed for, and processing follows."""
-    response = post_form(form, make_jpeg(64, 48), "image/jpeg")
+    response = post_form(form, CONTROL_JPEG, "image/jpeg")
     assert response.status_code == 204, response.text
     assert api.wait_until_processed(image_id)["status"] == "ready"
 
@@ -94,7 +97,7 @@ def assert_control_upload_works(api: Api, form: dict[str, Any], image_id: str) -
 def test_file_over_the_policy_maximum_is_refused_by_the_store(
     api: Api, aws_clients: dict[str, Any], settings: Settings
 ) -> None:
-    ticket = api.request_upload("huge.jpg", "image/jpeg", 1000)  # claims to be small
+    ticket = api.request_upload("huge.jpg", "image/jpeg", CONTROL_SIZE)  # claims to be small
     oversize = b"\xff\xd8\xff" + b"\x00" * (settings.max_upload_bytes + 1 - 3)
     status, code, _ = s3_error(post_form(ticket["upload"], oversize, "image/jpeg"))
     assert (status, code) == (400, "EntityTooLarge")
@@ -102,8 +105,21 @@ def test_file_over_the_policy_maximum_is_refused_by_the_store(
     assert_control_upload_works(api, ticket["upload"], ticket["id"])
 
 
+@pytest.mark.parametrize(("delta", "error"), [(1, "EntityTooLarge"), (-1, "EntityTooSmall")])
+def test_size_lie_a_file_of_any_size_but_the_claimed_one_is_refused_by_the_store(
+    api: Api, aws_clients: dict[str, Any], settings: Settings, delta: int, error: str
+) -> None:
+    """The quota is reserved at the claim: the form admits exactly the claimed bytes (issue 11, item 3)."""
+    ticket = api.request_upload("liar.jpg", "image/jpeg", CONTROL_SIZE)
+    lying = CONTROL_JPEG + b"\0" if delta > 0 else CONTROL_JPEG[:-1]
+    status, code, _ = s3_error(post_form(ticket["upload"], lying, "image/jpeg"))
+    assert (status, code) == (400, error)
+    assert_nothing_arrived(api, aws_clients, settings, ticket["id"])
+    assert_control_upload_works(api, ticket["upload"], ticket["id"])
+
+
 def test_empty_file_is_refused_by_the_store(api: Api, aws_clients: dict[str, Any], settings: Settings) -> None:
-    ticket = api.request_upload("empty.jpg", "image/jpeg", 1)
+    ticket = api.request_upload("empty.jpg", "image/jpeg", CONTROL_SIZE)
     status, code, _ = s3_error(post_form(ticket["upload"], b"", "image/jpeg"))
     assert (status, code) == (400, "EntityTooSmall")
     assert_nothing_arrived(api, aws_clients, settings, ticket["id"])
@@ -113,7 +129,7 @@ def test_empty_file_is_refused_by_the_store(api: Api, aws_clients: dict[str, Any
 def test_content_type_other_than_the_signed_one_is_refused_by_the_store(
     api: Api, aws_clients: dict[str, Any], settings: Settings
 ) -> None:
-    ticket = api.request_upload("photo.jpg", "image/jpeg", 1000)
+    ticket = api.request_upload("photo.jpg", "image/jpeg", CONTROL_SIZE)
     form = ticket["upload"]
     tampered = {**form, "fields": {**form["fields"], "Content-Type": "text/html"}}
     status, code, message = s3_error(post_form(tampered, b"<script>alert(1)</script>", "text/html"))
@@ -127,8 +143,8 @@ def test_content_type_other_than_the_signed_one_is_refused_by_the_store(
 def test_key_other_than_the_signed_one_is_refused_by_the_store(
     api: Api, aws_clients: dict[str, Any], settings: Settings
 ) -> None:
-    ticket = api.request_upload("photo.jpg", "image/jpeg", 1000)
-    victim = api.request_upload("victim.jpg", "image/jpeg", 1000)  # someone else's pending upload
+    ticket = api.request_upload("photo.jpg", "image/jpeg", CONTROL_SIZE)
+    victim = api.request_upload("victim.jpg", "image/jpeg", CONTROL_SIZE)  # someone else's pending upload
     form = ticket["upload"]
     for other_key in (original_key(victim["id"]), "files/overwrite.jpg", f"{original_key(ticket['id'])}/nested"):
         tampered = {**form, "fields": {**form["fields"], "key": other_key}}
@@ -148,11 +164,9 @@ def test_expired_upload_form_is_refused_by_the_store(
 ) -> None:
     # The API's forms live for UPLOAD_URL_EXPIRES_SECONDS (minutes); the same presign code with one second
     # lets the test see the expiry without waiting minutes.
-    ticket = api.request_upload("late.jpg", "image/jpeg", 1000)
+    ticket = api.request_upload("late.jpg", "image/jpeg", CONTROL_SIZE)
     key = original_key(ticket["id"])
-    short = storage.presign_upload(
-        key, content_type="image/jpeg", max_bytes=settings.max_upload_bytes, expires_seconds=1
-    )
+    short = storage.presign_upload(key, content_type="image/jpeg", size=CONTROL_SIZE, expires_seconds=1)
     time.sleep(2.5)
     expired = {"url": short.url, "fields": short.fields}
     status, code, message = s3_error(post_form(expired, make_jpeg(64, 48), "image/jpeg"))
@@ -240,8 +254,8 @@ def test_site_can_read_the_upload_and_download_responses_and_no_other_origin_can
 ) -> None:
     # A multipart form POST and a plain GET are "simple" requests: the browser sends them without a preflight
     # and lets the page read the answer only if it carries the page's origin.
-    ticket = api.request_upload("cors.jpg", "image/jpeg", 1000)
-    uploaded = post_form(ticket["upload"], make_jpeg(64, 48), "image/jpeg", Origin=settings.site_origin)
+    ticket = api.request_upload("cors.jpg", "image/jpeg", CONTROL_SIZE)
+    uploaded = post_form(ticket["upload"], CONTROL_JPEG, "image/jpeg", Origin=settings.site_origin)
     assert uploaded.status_code == 204, uploaded.text
     assert uploaded.headers["Access-Control-Allow-Origin"] == settings.site_origin
     assert "ETag" in uploaded.headers["Access-Control-Expose-Headers"]

@@ -17,7 +17,7 @@ from pynamodb.attributes import NumberAttribute
 from pynamodb.models import Model
 
 from chalicelib.models import ImageRecord, UserRecord
-from chalicelib.queues import DLQ_SUFFIX, MAX_RECEIVE_COUNT
+from chalicelib.queues import DLQ_SUFFIX, MAX_RECEIVE_COUNT, ORIGINALS_RETENTION_DAYS
 from chalicelib.storage import ORIGINALS_PREFIX
 from tests.conftest import ROOT
 
@@ -124,7 +124,10 @@ def test_bucket_is_private_encrypted_and_expires_abandoned_originals(merge_templ
     assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     rules = {rule["Id"]: rule for rule in properties["LifecycleConfiguration"]["Rules"]}
     assert rules["expire-abandoned-originals"]["Prefix"] == ORIGINALS_PREFIX
-    assert rules["expire-abandoned-originals"]["ExpirationInDays"] == 1
+    # Longer than a dead-lettered message may wait for its redrive (issue 11, item 7), by one shared constant.
+    assert rules["expire-abandoned-originals"]["ExpirationInDays"] == ORIGINALS_RETENTION_DAYS
+    dlq_seconds = merge_template["Resources"]["DeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
+    assert dlq_seconds < ORIGINALS_RETENTION_DAYS * 24 * 3600
     [cors] = properties["CorsConfiguration"]["CorsRules"]
     assert cors["AllowedOrigins"] == [{"Ref": "SiteOrigin"}]
 
@@ -221,13 +224,24 @@ def test_api_gateways_own_errors_use_our_envelope_and_the_site_origin(sam: dict[
         }
 
 
-def test_our_iam_statements_are_a_separate_policy_beside_chalices(sam: dict[str, Any]) -> None:
-    role = sam["Resources"]["DefaultRole"]["Properties"]
-    assert [p["PolicyName"] for p in role["Policies"]] == ["DefaultRolePolicy"]  # chalice's, untouched
-    policy = sam["Resources"]["ChitramAccessPolicy"]["Properties"]
-    assert policy["Roles"] == [{"Ref": "DefaultRole"}]
-    actions = [a for s in policy["PolicyDocument"]["Statement"] for a in s["Action"]]
+def test_our_iam_statements_are_separate_policies_on_each_functions_own_role(sam: dict[str, Any]) -> None:
+    """Chalice's shared DefaultRole is gone (issue 11: one role per function, tests/packaging/
+    test_least_privilege.py); each role's permissions are AWS::IAM::Policy resources, no wildcard actions."""
+    resources = sam["Resources"]
+    assert "DefaultRole" not in resources
+    for role in ("ApiRole", "ProcessorRole"):
+        assert "Policies" not in resources[role]["Properties"]
+    policies = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::IAM::Policy"]
+    assert {json.dumps(role) for p in policies for role in p["Roles"]} <= {
+        json.dumps({"Ref": "ApiRole"}),
+        json.dumps({"Ref": "ProcessorRole"}),
+    }
+    actions = [a for p in policies for s in p["PolicyDocument"]["Statement"] for a in _list(s["Action"])]
     assert not any(a.endswith("*") for a in actions)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def test_every_setting_a_deployed_function_needs_is_in_its_environment(sam: dict[str, Any]) -> None:

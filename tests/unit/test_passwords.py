@@ -79,7 +79,13 @@ def test_policy_accepts_8_characters_to_72_bytes(password: str) -> None:
 
 
 def test_deployed_stage_refuses_a_low_bcrypt_cost() -> None:
-    env = {"STAGE": "prod", "JWT_SECRET": "s" * 48, "MAILER": "ses", "MAIL_FROM": "noreply@example.com"}
+    env = {
+        "STAGE": "prod",
+        "JWT_SECRET": "s" * 48,
+        "MAILER": "ses",
+        "MAIL_FROM": "noreply@example.com",
+        "REDIS_NODES": "redis://10.0.0.1:6379",
+    }
     assert Settings.from_env(env).bcrypt_rounds == 12
     with pytest.raises(SettingsError, match="BCRYPT_ROUNDS"):
         Settings.from_env({**env, "BCRYPT_ROUNDS": "10"})

@@ -110,3 +110,17 @@ def test_an_empty_variable_counts_as_unset() -> None:
     assert settings.bucket_name == "chitram-images"
     assert settings.max_upload_bytes == Settings().max_upload_bytes
     assert settings.redis_nodes == ("redis://a:1",)
+
+
+def test_rate_limiting_cannot_be_switched_off_silently_in_a_deployed_stage() -> None:
+    """An empty RedisNodes stack parameter would make every limit fail open: a deployed stage refuses to start."""
+    deployed = {
+        "STAGE": "prod",
+        "JWT_SECRET": "s" * 48,
+        "MAILER": "ses",
+        "MAIL_FROM": "noreply@example.com",
+    }
+    with pytest.raises(SettingsError, match="REDIS_NODES must be set for stage 'prod'"):
+        Settings.from_env(deployed)
+    assert Settings.from_env({**deployed, "REDIS_NODES": "redis://10.0.0.1:6379"}).redis_nodes
+    assert Settings.from_env({"STAGE": "local"}).redis_nodes == ()  # the laptop may run without Redis

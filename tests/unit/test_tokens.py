@@ -295,7 +295,12 @@ def test_jwks_skips_non_signing_and_non_rsa_keys() -> None:
 
 # --- the secret ------------------------------------------------------------------------------------
 
-DEPLOYED = {"STAGE": "prod", "MAILER": "ses", "MAIL_FROM": "noreply@example.com"}
+DEPLOYED = {
+    "STAGE": "prod",
+    "MAILER": "ses",
+    "MAIL_FROM": "noreply@example.com",
+    "REDIS_NODES": "redis://10.0.0.1:6379",
+}
 
 
 @pytest.mark.parametrize(

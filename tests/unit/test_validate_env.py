@@ -82,16 +82,6 @@ def test_a_deployed_oidc_stage_needs_no_jwt_secret(caplog: pytest.LogCaptureFixt
     assert run(caplog, {**without(DEPLOYED, "JWT_SECRET"), **OIDC}) == (0, ["configuration OK for stage 'prod'"])
 
 
-def test_a_deployed_stage_without_redis_nodes_passes_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    assert run(caplog, without(DEPLOYED, "REDIS_NODES")) == (
-        0,
-        [
-            "warning: REDIS_NODES is empty: no cache, and rate limits are off (fail-open)",
-            "configuration OK for stage 'prod'",
-        ],
-    )
-
-
 # --- deployed stages: what must be set ------------------------------------------------------------------
 
 
@@ -106,6 +96,8 @@ def test_a_deployed_stage_without_redis_nodes_passes_with_a_warning(caplog: pyte
         ("JWT_SECRET", "JWT_SECRET must be set for stage 'prod'"),
         ("MAILER", "MAILER must be 'ses' for stage 'prod' (got 'outbox')"),
         ("MAIL_FROM", "MAILER=ses needs MAIL_FROM"),
+        # Without a node every rate limit passes: refused, never a silent fail-open (issue 11, item 6).
+        ("REDIS_NODES", "REDIS_NODES must be set for stage 'prod': rate limiting needs Redis"),
     ],
 )
 def test_each_variable_a_deployed_stage_needs_is_named_when_missing(
