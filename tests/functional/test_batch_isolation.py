@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import boto3
@@ -45,13 +46,13 @@ def receive_all() -> list[dict[str, Any]]:
     while batch := sqs.receive_message(
         QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["All"]
     ).get("Messages", []):
-        found += batch
+        found += [dict(message) for message in batch]
         for message in batch:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return [m for m in found if "TestEvent" not in m["Body"]]
 
 
-def as_records(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def as_records(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{"messageId": m["MessageId"], "body": m["Body"], "attributes": m.get("Attributes", {})} for m in messages]
 
 

@@ -67,7 +67,7 @@ def test_duplicate_event_changes_nothing_twice(client: Client) -> None:
     assert meta["status"] == "ready"
 
 
-def _policy(ticket: dict) -> dict:
+def _policy(ticket: dict[str, Any]) -> dict[str, Any]:
     import base64
 
     return dict(json.loads(base64.b64decode(ticket["upload"]["fields"]["policy"])))

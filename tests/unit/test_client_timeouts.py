@@ -23,7 +23,7 @@ from tests.conftest import ROOT
 
 def _timeouts(config: Any) -> tuple[float, float, int]:
     retries = config.retries or {}
-    return config.connect_timeout, config.read_timeout, retries.get("total_max_attempts")
+    return float(config.connect_timeout), float(config.read_timeout), int(retries.get("total_max_attempts", 0))
 
 
 @pytest.mark.parametrize("factory", [clients.s3, clients.sqs])
@@ -58,7 +58,7 @@ def test_stalled_dependency_the_ses_client_too() -> None:
         from chalicelib.auth.mailer import Message
 
         mailer.send(Message(to="a@example.com", subject="s", body="b", kind="test", data={}))
-        assert _timeouts(mailer._client.meta.config) == (  # type: ignore[union-attr]
+        assert _timeouts(mailer._client.meta.config) == (
             clients.CONNECT_TIMEOUT_SECONDS,
             clients.READ_TIMEOUT_SECONDS,
             clients.ATTEMPTS,

@@ -8,6 +8,7 @@ runs by default; the large files (``fast=False``) are marked slow. Time and memo
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import pytest
 
@@ -37,7 +38,7 @@ def _run(data: bytes) -> imaging.ProcessedImage | InvalidImage:
         return exc
 
 
-_ENDINGS = {
+_ENDINGS: dict[str, Callable[[bytes], bool]] = {
     "PNG": lambda data: data.endswith(b"IEND\xae\x42\x60\x82"),
     "GIF": lambda data: data.endswith(b"\x3b"),
     "JPEG": lambda data: data.endswith(b"\xff\xd9"),
