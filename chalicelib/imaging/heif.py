@@ -7,7 +7,7 @@ replace (kept as ``info["original_orientation"]``), so the pixels arrive upright
 
 The served copy keeps the original bytes: re-encoding HEVC is far too slow for the processor (x265 took ~56 s
 for one 8.5 MP photo at its fastest preset here), and would lose quality and 10-bit depth. Instead the location
-is erased in place (docs/adr/0007-heic-location-in-place.md): the GPS IFD inside the Exif item is emptied and its
+is erased in place (docs/adr/0008-heic-location-in-place.md): the GPS IFD inside the Exif item is emptied and its
 values zeroed, and an XMP item is overwritten with an empty packet of the same length. No offset in the
 container moves, so the ICC profile, the image items and their bit depth stay exactly as uploaded. Browsers
 cannot show HEIC, so the pipeline also makes a display rendition (``catalog.Format.display_rendition``).
