@@ -36,7 +36,7 @@ $(WEB_VENDOR_STAMP): web-vendor/package.json web-vendor/package-lock.json
 web-vendor: $(WEB_VENDOR_STAMP)  ## install the site's third-party browser assets (Swagger UI for /docs)
 
 .PHONY: run
-run: $(STAMP) check-system web-vendor  ## start the whole product locally (API, worker, moto, redis nodes, web); Ctrl-C stops it
+run: $(STAMP) check-system web-vendor  ## start the whole product locally on one origin (edge, API, worker, moto, redis, site); Ctrl-C stops it
 	$(PY) scripts/stack.py
 
 # Line and branch coverage of chalicelib/ in the in-process tiers (the stack's own processes are not measured).
@@ -110,7 +110,7 @@ bench-quick: $(STAMP)  ## under a minute: one line per issue-13 goal, `name valu
 	@dpkg -s libvips42 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvips42 >/dev/null; }
 	@$(PY) scripts/bench/quick.py
 
-BASE_URL ?= http://127.0.0.1:8000
+BASE_URL ?= http://127.0.0.1:8001
 .PHONY: smoke-test
-smoke-test: $(STAMP)  ## upload, wait for ready, fetch, delete against BASE_URL (default: make run's API)
+smoke-test: $(STAMP)  ## upload, wait for ready, fetch, delete against BASE_URL (default: make run's API, behind its edge)
 	$(PY) scripts/smoke-test $(BASE_URL)

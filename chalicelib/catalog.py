@@ -196,8 +196,12 @@ def public_facts(settings: Settings) -> dict[str, Any]:
             }
             for f in accepted
         ],
-        "uploadable_types": [f.mime_type for f in accepted],
-        "accept": ",".join([f.mime_type for f in accepted] + [f".{ext}" for f in accepted for ext in f.extensions]),
+        # Every Content-Type the upload form takes (aliases too: a browser may call a .heif file image/heif).
+        "uploadable_types": [m for f in accepted for m in (f.mime_type, *f.mime_aliases)],
+        "accept": ",".join(
+            [m for f in accepted for m in (f.mime_type, *f.mime_aliases)]
+            + [f".{ext}" for f in accepted for ext in f.extensions]
+        ),
         "renditions": [{"name": r.name, "longest_side": r.longest_side, "kind": r.kind} for r in RENDITIONS],
         "thumbnail_sizes": sorted(THUMBNAIL_SIZES),
         "default_thumbnail_size": DEFAULT_THUMBNAIL_SIZE,

@@ -16,8 +16,10 @@ from botocore.config import Config
 from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudfront import CloudFrontClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_ssm import SSMClient
 
 # Short timeouts and few retries: an API request must fail fast with a 503 rather than hang until the
 # API Gateway 29 s limit; SQS redelivery gives the processor its retries.
@@ -37,6 +39,18 @@ def sqs() -> SQSClient:
     return boto3.client("sqs", region_name=get_settings().region, config=_BASE_CONFIG)
 
 
+@lru_cache(maxsize=1)
+def cloudfront() -> CloudFrontClient:
+    return boto3.client("cloudfront", region_name=get_settings().region, config=_BASE_CONFIG)
+
+
+@lru_cache(maxsize=1)
+def ssm() -> SSMClient:
+    return boto3.client("ssm", region_name=get_settings().region, config=_BASE_CONFIG)
+
+
 def reset_clients() -> None:
     s3.cache_clear()
     sqs.cache_clear()
+    cloudfront.cache_clear()
+    ssm.cache_clear()

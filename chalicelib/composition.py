@@ -24,12 +24,14 @@ from chalicelib.auth.tokens import LocalTokens
 from chalicelib.cache import build_redis_nodes
 from chalicelib.cache.metadata import MetadataCache, build_metadata_cache
 from chalicelib.cache.nodes import RedisNodes
+from chalicelib.invalidation import CloudFrontInvalidator, Invalidator, NoInvalidation
 from chalicelib.models import bind_tables, reset_connections
 from chalicelib.ratelimit import RateLimiter
 from chalicelib.records import ImageRecords
 from chalicelib.services.images import ImageService
 from chalicelib.services.integrity import IntegrityService
 from chalicelib.services.multipart import MultipartService
+from chalicelib.services.placement import Placement
 from chalicelib.services.processor import Processor
 from chalicelib.services.users import UserQuotas, UserService
 from chalicelib.settings import get_settings
@@ -145,9 +147,27 @@ def image_records() -> ImageRecords:
 
 
 @component
+def invalidator() -> Invalidator:
+    parameter = get_settings().cdn_distribution_parameter
+    return CloudFrontInvalidator(parameter) if parameter else NoInvalidation()
+
+
+@component
+def placement() -> Placement:
+    return Placement(storage(), invalidator())
+
+
+@component
 def image_service() -> ImageService:
     return ImageService(
-        get_settings(), image_records(), storage(), metadata_cache(), time.time, metrics, quota=user_quotas()
+        get_settings(),
+        image_records(),
+        storage(),
+        metadata_cache(),
+        time.time,
+        metrics,
+        quota=user_quotas(),
+        placement=placement(),
     )
 
 
@@ -220,7 +240,14 @@ def api_token_service() -> ApiTokenService:
 @component
 def processor() -> Processor:
     return Processor(
-        get_settings(), image_records(), storage(), metadata_cache(), time.time, metrics, quota=user_quotas()
+        get_settings(),
+        image_records(),
+        storage(),
+        metadata_cache(),
+        time.time,
+        metrics,
+        quota=user_quotas(),
+        placement=placement(),
     )
 
 

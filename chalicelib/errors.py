@@ -42,7 +42,8 @@ return ``(ok, reason)`` pairs, and translate third-party exceptions at their bou
         ├── StorageUnavailable          STORAGE_UNAVAILABLE
         ├── MetadataUnavailable         METADATA_UNAVAILABLE
         ├── QueueUnavailable            QUEUE_UNAVAILABLE
-        └── IdentityProviderUnavailable IDENTITY_PROVIDER_UNAVAILABLE
+        ├── IdentityProviderUnavailable IDENTITY_PROVIDER_UNAVAILABLE
+        └── CdnUnavailable              CDN_UNAVAILABLE
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class ErrorCode(StrEnum):
     METADATA_UNAVAILABLE = "METADATA_UNAVAILABLE"
     QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE"
     IDENTITY_PROVIDER_UNAVAILABLE = "IDENTITY_PROVIDER_UNAVAILABLE"
+    CDN_UNAVAILABLE = "CDN_UNAVAILABLE"
 
 
 class RejectReason(StrEnum):
@@ -97,6 +99,7 @@ class RejectReason(StrEnum):
     TRUNCATED = "TRUNCATED"
     CORRUPT = "CORRUPT"
     TOO_MANY_PIXELS = "TOO_MANY_PIXELS"
+    TOO_COMPLEX = "TOO_COMPLEX"  # within the byte and pixel limits, but too costly (scans, frames, chunks, time)
     CHECKSUM_MISMATCH = "CHECKSUM_MISMATCH"  # the stored bytes are not the ones the uploader declared
 
 
@@ -367,3 +370,10 @@ class IdentityProviderUnavailable(ServiceUnavailable):
 
     code = ErrorCode.IDENTITY_PROVIDER_UNAVAILABLE
     message = "The identity provider is unavailable. Try again shortly."
+
+
+class CdnUnavailable(ServiceUnavailable):
+    """The CDN did not accept an invalidation; the change is safe to retry (moves are idempotent)."""
+
+    code = ErrorCode.CDN_UNAVAILABLE
+    message = "The content delivery network did not confirm the change. Try again shortly."

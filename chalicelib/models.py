@@ -10,6 +10,8 @@ Images table (hash key ``id``):
   public images carry ``gallery_shard``. Writes spread over ``GALLERY_SHARDS`` partitions (hash of the id), so
   one hot partition never takes every new upload; a gallery page merges the shards' newest items.
 - ``sha256-index``  sha256 (hash), keys only: find identical content (dedup).
+- ``short-id-index`` short_id (hash), keys only: the share URL's short id -> the image id. Sparse: images from
+  before short ids have none, and are reached by their id.
 - TTL on ``expires_at``: a ``pending`` upload that never arrives disappears by itself.
 """
 
@@ -55,6 +57,14 @@ class Sha256Index(GlobalSecondaryIndex["ImageRecord"]):
     sha256 = UnicodeAttribute(hash_key=True)
 
 
+class ShortIdIndex(GlobalSecondaryIndex["ImageRecord"]):
+    class Meta:
+        index_name = "short-id-index"
+        projection = KeysOnlyProjection()
+
+    short_id = UnicodeAttribute(hash_key=True)
+
+
 class ImageRecord(Model):
     class Meta:
         table_name = "chitram-images"
@@ -87,10 +97,12 @@ class ImageRecord(Model):
     expected_sha256 = UnicodeAttribute(null=True)  # hex SHA-256 the uploader declared; checked by the processor
     display_key = UnicodeAttribute(null=True)  # display rendition (HEIC/AVIF): what browsers are shown
     digests = MapAttribute[str, Any](null=True)  # {"file": hex, "150": hex, ...}: stored objects, for verify
+    short_id = UnicodeAttribute(null=True)  # public name in URLs (chalicelib/delivery.py); None on older images
 
     owner_index = OwnerIndex()
     gallery_index = GalleryIndex()
     sha256_index = Sha256Index()
+    short_id_index = ShortIdIndex()
 
 
 class UserRecord(Model):

@@ -61,6 +61,12 @@ class Image:
     expected_sha256: str | None = None
     digests: dict[str, str] = field(default_factory=dict)
     display_key: str | None = None
+    short_id: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """The image's name in public URLs: its short id, or its id for images from before short ids."""
+        return self.short_id or self.id
 
     @property
     def created_key(self) -> str:
@@ -106,6 +112,7 @@ def _to_image(record: ImageRecord) -> Image:
         expected_sha256=record.expected_sha256,
         digests=dict(record.digests.as_dict()) if record.digests is not None else {},
         display_key=record.display_key,
+        short_id=record.short_id,
     )
 
 
@@ -160,6 +167,17 @@ class ImageRecords:
         with _translate(image_id):
             return _to_image(ImageRecord.get(image_id, consistent_read=True))
 
+    def short_id_taken(self, short_id: str) -> bool:
+        with _translate(short_id):
+            return any(True for _ in ImageRecord.short_id_index.query(short_id, limit=1))
+
+    def id_for_short_id(self, short_id: str) -> str:
+        """The image id a short id names (the index is eventually consistent: a just-created image may miss)."""
+        with _translate(short_id):
+            for record in ImageRecord.short_id_index.query(short_id, limit=1):
+                return str(record.id)
+        raise ImageNotFound(id=short_id)
+
     def create(self, image: Image) -> None:
         """Write a new record; the id must be new (ids are random, so a clash means a bug, not a race)."""
         record = ImageRecord(
@@ -190,6 +208,7 @@ class ImageRecords:
             expected_sha256=image.expected_sha256,
             digests=image.digests or None,
             display_key=image.display_key,
+            short_id=image.short_id,
         )
         with _translate(image.id):
             record.save(condition=ImageRecord.id.does_not_exist())
@@ -239,17 +258,36 @@ class ImageRecords:
             )
         return replace(pending, status=REJECTED, reject_reason=reason, processed_at=processed_at)
 
-    def set_visibility(self, image: Image, visibility: str) -> Image:
+    def set_visibility(
+        self,
+        image: Image,
+        visibility: str,
+        *,
+        file_key: str | None = None,
+        thumbnails: dict[str, str] | None = None,
+        display_key: str | None = None,
+    ) -> Image:
+        """Change the visibility and, when the renditions moved with it, the keys that name them."""
         updated = replace(image, visibility=visibility)
+        if file_key is not None:
+            updated = replace(updated, file_key=file_key)
+        if thumbnails is not None:
+            updated = replace(updated, thumbnails=dict(thumbnails))
+        if display_key is not None:
+            updated = replace(updated, display_key=display_key)
         shard = gallery_shard_for(updated, self.gallery_shards)
+        actions: list[Action] = [
+            ImageRecord.visibility.set(visibility),
+            ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
+        ]
+        if file_key is not None:
+            actions.append(ImageRecord.file_key.set(file_key))
+        if thumbnails:
+            actions.append(ImageRecord.thumbnails.set(dict(thumbnails)))
+        if display_key is not None:
+            actions.append(ImageRecord.display_key.set(display_key))
         with _translate(image.id):
-            ImageRecord(id=image.id).update(
-                actions=[
-                    ImageRecord.visibility.set(visibility),
-                    ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
-                ],
-                condition=ImageRecord.id.exists(),
-            )
+            ImageRecord(id=image.id).update(actions=actions, condition=ImageRecord.id.exists())
         return updated
 
     def delete(self, image_id: str) -> None:

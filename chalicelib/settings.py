@@ -105,11 +105,12 @@ class Var:
         """Raise ``SettingsError`` naming the variable when ``value`` is outside its bounds or choices."""
         if isinstance(value, int):
             low, high = self.minimum, self.maximum
+            if low is not None and high is not None and not low <= value <= high:
+                raise SettingsError(f"{self.env} must be between {low} and {high}, got {value}")
             if low is not None and value < low:
                 raise SettingsError(f"{self.env} must be >= {low}, got {value}")
             if high is not None and value > high:
-                bound = f"between {low} and {high}" if low is not None else f"<= {high}"
-                raise SettingsError(f"{self.env} must be {bound}, got {value}")
+                raise SettingsError(f"{self.env} must be <= {high}, got {value}")
         if self.choices and value not in self.choices:
             allowed = " or ".join(map(repr, self.choices)) if len(self.choices) == 2 else f"one of {list(self.choices)}"
             raise SettingsError(f"{self.env} must be {allowed}, got {value!r}")
@@ -152,13 +153,20 @@ class Settings:
     # Upload limits. Deployments may raise the limit up to S3's practical 5 GiB (the processor's memory and pixel
     # bounds still hold: see docs/benchmarks.md). Files above the threshold go up as S3 multipart uploads.
     max_upload_bytes: int = setting(
-        "MAX_UPLOAD_BYTES", 50 * MIB, "Largest upload (presigned POST or multipart).", minimum=1, maximum=5 * GIB
+        "MAX_UPLOAD_BYTES",
+        50 * MIB,
+        "Largest upload (presigned POST or multipart).",
+        minimum=1,
+        maximum=MAX_UPLOAD_BYTES_CAP,
     )
     multipart_threshold_bytes: int = setting(
         "MULTIPART_THRESHOLD_BYTES", 8 * MIB, "Uploads above this size go up as S3 multipart uploads.", minimum=1
     )
     multipart_part_bytes: int = setting(
-        "MULTIPART_PART_BYTES", 8 * MIB, "Part size of multipart uploads (S3's minimum is 5 MiB).", minimum=5 * MIB
+        "MULTIPART_PART_BYTES",
+        8 * MIB,
+        "Part size of multipart uploads (S3's minimum is 5 MiB).",
+        minimum=MIN_MULTIPART_PART_BYTES,
     )
     # API Gateway + Lambda cap a synchronous request near 6 MB (and base64 grows binary bodies by a third),
     # so the multipart endpoint takes small files only; anything larger goes through upload-url.
@@ -191,9 +199,17 @@ class Settings:
         "RATE_LIMIT_UPLOADS_PER_MINUTE", 10, "Uploads per source address a minute (0: unlimited).", minimum=0
     )
 
-    # Web front end / CORS.
+    # Web front end / CORS; behind the CDN also the one public origin absolute links are built from.
     site_origin: str = setting(
-        "SITE_ORIGIN", "http://127.0.0.1:8080", "The web front end's origin (CORS).", deployed=True
+        "SITE_ORIGIN",
+        "http://127.0.0.1:8080",
+        "The public origin: the site, and absolute links (CORS too).",
+        deployed=True,
+    )
+    cdn_distribution_parameter: str = setting(
+        "CDN_DISTRIBUTION_PARAMETER",
+        "",
+        "SSM parameter holding the CloudFront distribution id to invalidate (infra/cdn.py); empty: no CDN cache.",
     )
 
     # Auth.
@@ -275,8 +291,6 @@ class Settings:
             var.check(getattr(self, name))
         if self.api_upload_max_bytes > self.max_upload_bytes:
             raise SettingsError("API_UPLOAD_MAX_BYTES must not exceed MAX_UPLOAD_BYTES")
-        if self.max_upload_bytes > MAX_UPLOAD_BYTES_CAP:
-            raise SettingsError(f"MAX_UPLOAD_BYTES must not exceed {MAX_UPLOAD_BYTES_CAP} (5 GiB)")
         if self.multipart_part_bytes * MAX_MULTIPART_PARTS < self.max_upload_bytes:
             raise SettingsError("MULTIPART_PART_BYTES is too small: MAX_UPLOAD_BYTES would need over 10,000 parts")
         if self.auth_provider == "oidc" and not (self.oidc_issuer and self.oidc_jwks_url):

@@ -3,10 +3,16 @@
 Key layout (the bucket notification listens to ``originals/`` only, so the processor's own writes never trigger
 it again):
 
-    originals/{id}            what a browser uploads with the presigned POST; deleted once processed
-    files/{id}.{ext}          the served copy (location metadata removed)
-    thumbs/{id}/{size}.{ext}  thumbnails, 150/300/600 on the longest side
-    thumbs/{id}/display.{ext} the display rendition of a format browsers cannot show (HEIC, AVIF), <= 2560
+    originals/{id}                 what a browser uploads with the presigned POST; deleted once processed
+    public/i/{ref}.{ext}           the served copy of a public or unlisted image (location metadata removed)
+    public/i/{ref}/{name}.{ext}    its thumbnails (150/300/600 on the longest side) and the display rendition
+                                   of a format browsers cannot show (HEIC, AVIF; ``display``, <= 2560)
+    private/i/{ref}...             the same for a private image: a prefix the CDN cannot read
+    files/{id}.{ext}, thumbs/{id}/{size}.{ext}, thumbs/{id}/display.{ext}
+                                   images stored before short ids (moved on their first visibility change)
+
+``{ref}`` is the image's short id (``chalicelib/delivery.py``); ``public/`` is the prefix the CloudFront
+distribution reads (its origin path), so ``/i/{ref}.jpg`` on the CDN is ``public/i/{ref}.jpg`` here.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import clients
+from chalicelib import clients, delivery
 from chalicelib.errors import FileTooLarge, ImageNotFound, StorageUnavailable
 
 if TYPE_CHECKING:
@@ -35,7 +41,26 @@ log = logging.getLogger(__name__)
 ORIGINALS_PREFIX = "originals/"
 FILES_PREFIX = "files/"
 THUMBS_PREFIX = "thumbs/"
+PUBLIC_PREFIX = delivery.PUBLIC_PREFIX
+PRIVATE_PREFIX = "private/"
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+def placement_prefix(*, public: bool) -> str:
+    """Where an image's renditions live: the prefix the CDN reads (public and unlisted), or one it cannot."""
+    return PUBLIC_PREFIX if public else PRIVATE_PREFIX
+
+
+def served_key(prefix: str, ref: str, extension: str) -> str:
+    return f"{prefix}{delivery.direct_path(ref, extension).lstrip('/')}"
+
+
+def rendition_key(prefix: str, ref: str, name: str, extension: str) -> str:
+    return f"{prefix}{delivery.rendition_path(ref, name, extension).lstrip('/')}"
+
+
+def is_public_key(key: str) -> bool:
+    return key.startswith(PUBLIC_PREFIX)
 
 
 def original_key(image_id: str) -> str:
@@ -152,14 +177,53 @@ class Storage:
         except (BotoCoreError, ClientError) as exc:
             raise StorageUnavailable() from exc
 
-    def put(self, key: str, data: bytes, *, content_type: str, cache_control: str | None = None) -> None:
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str,
+        cache_control: str | None = None,
+        content_disposition: str | None = None,
+    ) -> None:
         extra: dict[str, Any] = {}
         if cache_control:
             extra["CacheControl"] = cache_control
+        if content_disposition:
+            extra["ContentDisposition"] = content_disposition
         try:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **extra)
         except (BotoCoreError, ClientError) as exc:
             raise StorageUnavailable() from exc
+
+    def copy(self, source: str, target: str, *, cache_control: str | None = None) -> bool:
+        """Copy an object within the bucket (type and disposition kept; ``cache_control`` replaces the old one).
+
+        False when ``source`` does not exist (a retried move that already finished), so moves are idempotent.
+        """
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": target,
+            "CopySource": {"Bucket": self.bucket, "Key": source},
+        }
+        try:
+            if cache_control:
+                head = self.client.head_object(Bucket=self.bucket, Key=source)
+                params.update(
+                    MetadataDirective="REPLACE",
+                    CacheControl=cache_control,
+                    ContentType=head.get("ContentType", "application/octet-stream"),
+                )
+                if head.get("ContentDisposition"):
+                    params["ContentDisposition"] = head["ContentDisposition"]
+            self.client.copy_object(**params)
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING_CODES or _error_code(exc) == "NoSuchKey":
+                return False
+            raise StorageUnavailable() from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable() from exc
+        return True
 
     def read(self, key: str, *, max_bytes: int) -> bytes:
         """The object's bytes; refuses to read more than ``max_bytes`` (the store may not enforce the policy)."""

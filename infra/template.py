@@ -35,8 +35,8 @@ if str(HERE.parent) not in sys.path:
 # The template takes these from the code itself, so the two cannot drift apart.
 from chalicelib.metrics import NAMESPACE  # noqa: E402
 from chalicelib.queues import MAX_RECEIVE_COUNT  # noqa: E402
-from chalicelib.site_headers import cloudfront_security_headers_config  # noqa: E402
 from chalicelib.storage import ORIGINALS_PREFIX  # noqa: E402
+from infra import cdn  # noqa: E402
 
 TEMPLATE_PATH = HERE.parent / "build" / "merge-template.json"
 
@@ -130,7 +130,8 @@ def storage_resources() -> Json:
                         {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
                     ]
                 },
-                # Nothing in this bucket is public: the API hands out short-lived presigned URLs.
+                # Nothing in this bucket is public: the CDN alone reads its public/ prefix (origin access
+                # control, infra/cdn.py) and the API hands out short-lived presigned URLs for the rest.
                 "PublicAccessBlockConfiguration": {
                     "BlockPublicAcls": True,
                     "BlockPublicPolicy": True,
@@ -195,7 +196,8 @@ def storage_resources() -> Json:
                                 sub("${ImagesBucket.Arn}/*"),
                             ],
                             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
+                        },
+                        cdn.images_read_statement(),
                     ],
                 },
             },
@@ -287,7 +289,7 @@ def table_resources() -> Json:
     # expectation from the models, so a change there without one here fails CI.
     images = _table(
         [_key("id", "HASH")],
-        [_s("id"), _s("owner"), _s("created_key"), _s("gallery_shard"), _s("sha256")],
+        [_s("id"), _s("owner"), _s("created_key"), _s("gallery_shard"), _s("sha256"), _s("short_id")],
         [
             {
                 "IndexName": "owner-index",
@@ -302,6 +304,11 @@ def table_resources() -> Json:
             {
                 "IndexName": "sha256-index",
                 "KeySchema": [_key("sha256", "HASH")],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+            {
+                "IndexName": "short-id-index",
+                "KeySchema": [_key("short_id", "HASH")],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             },
         ],
@@ -326,6 +333,8 @@ def globals_section() -> Json:
                     "USERS_TABLE": ref("UsersTable"),
                     "QUEUE_NAME": get_att("ProcessingQueue", "QueueName"),
                     "SITE_ORIGIN": ref("SiteOrigin"),
+                    # Where the API finds the distribution to invalidate (infra/cdn.py: an id here would be a cycle).
+                    "CDN_DISTRIBUTION_PARAMETER": cdn.distribution_parameter_name(),
                     "REDIS_NODES": ref("RedisNodes"),
                     "AUTH_PROVIDER": ref("AuthProvider"),
                     "OIDC_ISSUER": ref("OidcIssuer"),
@@ -675,103 +684,6 @@ def dashboard_resources() -> Json:
     }
 
 
-# --- the static site ---------------------------------------------------------------------------------------
-
-
-def site_resources() -> Json:
-    """web/ served from a private bucket through CloudFront (origin access control), never a public bucket."""
-    return {
-        "SiteBucket": {
-            "Type": "AWS::S3::Bucket",
-            "Properties": {
-                "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-                },
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "IgnorePublicAcls": True,
-                    "RestrictPublicBuckets": True,
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-            },
-        },
-        "SiteOriginAccessControl": {
-            "Type": "AWS::CloudFront::OriginAccessControl",
-            "Properties": {
-                "OriginAccessControlConfig": {
-                    "Name": sub("${AWS::StackName}-site"),
-                    "OriginAccessControlOriginType": "s3",
-                    "SigningBehavior": "always",
-                    "SigningProtocol": "sigv4",
-                }
-            },
-        },
-        "SiteDistribution": {
-            "Type": "AWS::CloudFront::Distribution",
-            "Properties": {
-                "DistributionConfig": {
-                    "Enabled": True,
-                    "DefaultRootObject": "index.html",
-                    "HttpVersion": "http2and3",
-                    "Origins": [
-                        {
-                            "Id": "site",
-                            "DomainName": get_att("SiteBucket", "RegionalDomainName"),
-                            "OriginAccessControlId": get_att("SiteOriginAccessControl", "Id"),
-                            "S3OriginConfig": {"OriginAccessIdentity": ""},
-                        }
-                    ],
-                    "DefaultCacheBehavior": {
-                        "TargetOriginId": "site",
-                        "ViewerProtocolPolicy": "redirect-to-https",
-                        "Compress": True,
-                        # The managed "CachingOptimized" policy.
-                        "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-                        "ResponseHeadersPolicyId": ref("SiteSecurityHeaders"),
-                    },
-                }
-            },
-        },
-        # The site's security headers (CSP with frame-ancestors, X-Frame-Options, HSTS, ...), declared once in
-        # chalicelib/site_headers.py: the pages carry no <meta> copy, and the local web server sends the same.
-        "SiteSecurityHeaders": {
-            "Type": "AWS::CloudFront::ResponseHeadersPolicy",
-            "Properties": {
-                "ResponseHeadersPolicyConfig": {
-                    "Name": sub("${AWS::StackName}-site-security"),
-                    "SecurityHeadersConfig": cloudfront_security_headers_config(),
-                }
-            },
-        },
-        "SiteBucketPolicy": {
-            "Type": "AWS::S3::BucketPolicy",
-            "Properties": {
-                "Bucket": ref("SiteBucket"),
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "CloudFrontReadsTheSite",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "cloudfront.amazonaws.com"},
-                            "Action": "s3:GetObject",
-                            "Resource": sub("${SiteBucket.Arn}/*"),
-                            "Condition": {
-                                "StringEquals": {
-                                    "AWS:SourceArn": sub(
-                                        "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${SiteDistribution}"
-                                    )
-                                }
-                            },
-                        }
-                    ],
-                },
-            },
-        },
-    }
-
-
 def outputs() -> Json:
     return {
         "ImagesBucketName": {"Value": ref("ImagesBucket")},
@@ -780,8 +692,7 @@ def outputs() -> Json:
         "ProcessingQueueUrl": {"Value": ref("ProcessingQueue")},
         "DeadLetterQueueUrl": {"Value": ref("DeadLetterQueue")},
         "AlarmTopicArn": {"Value": ref("AlarmTopic")},
-        "SiteBucketName": {"Value": ref("SiteBucket")},
-        "SiteUrl": {"Value": sub("https://${SiteDistribution.DomainName}")},
+        **cdn.outputs(),
         "DashboardUrl": {
             "Value": sub(
                 "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}"
@@ -801,12 +712,13 @@ def build() -> Json:
         access_policy(),
         alarm_resources(),
         dashboard_resources(),
-        site_resources(),
+        cdn.resources(),
     ):
         resources.update(part)
     return {
-        "Description": "Chitram Serverless: images API, processor, storage, queue, tables, alarms, dashboard.",
-        "Parameters": parameters(),
+        "Description": "Chitram Serverless: images API, processor, storage, queue, tables, CDN, alarms, dashboard.",
+        "Parameters": {**parameters(), **cdn.parameters()},
+        "Conditions": cdn.conditions(),
         "Globals": globals_section(),
         "Resources": resources,
         "Outputs": outputs(),

@@ -2,12 +2,15 @@
 
 Starts, in order, each as its own process on 127.0.0.1: moto's server (S3, SQS, DynamoDB), the resources
 (``scripts/provision.py``), three ``redis-server`` nodes, the API (``chalice local --no-autoreload``, through
-``scripts/local_api.py`` for a real listen backlog), the worker (``scripts/worker.py``, the SQS event source) and
-the web front end (``scripts/webserver.py``). Ctrl-C or SIGTERM stops all of them; each child also gets SIGTERM
-from the kernel if this process dies (PR_SET_PDEATHSIG), so no orphan survives. With ``--s3-sqs-endpoint``
-(LocalStack), S3 and SQS go there and DynamoDB stays on moto.
+``scripts/local_api.py`` for a real listen backlog), the worker (``scripts/worker.py``, the SQS event source), the
+site's origin (``scripts/webserver.py``) and the edge (``scripts/edge.py``): the one origin a browser opens, with
+CloudFront's path rules (``/api/*`` the API, ``/i/*`` the bucket's public prefix, ``/{short_id}`` share pages, the
+rest the site). The API and the site listen behind it. Ctrl-C or SIGTERM stops all of them; each child also gets
+SIGTERM from the kernel if this process dies (PR_SET_PDEATHSIG), so no orphan survives. With ``--s3-sqs-endpoint``
+(LocalStack), S3 and SQS go there and DynamoDB stays on moto. Before starting anything it checks that every port it
+needs is free, and says which one is not and how to choose another.
 
-    python scripts/stack.py [--port 8000] [--web-port 8080] [--moto-port 5000] [--s3-sqs-endpoint URL]
+    python scripts/stack.py [--port 8000] [--moto-port 5000] [--redis-ports 6391,6392,6393] [--s3-sqs-endpoint URL]
 """
 
 from __future__ import annotations
@@ -84,10 +87,26 @@ class Child:
             return ""
 
 
+def port_taken(port: int) -> bool:
+    """Whether something listens on ``port`` (SO_REUSEADDR as our servers use it, so TIME_WAIT does not count)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return True
+    return False
+
+
+class PortsTaken(RuntimeError):
+    """Ports the stack needs are in use; the message names each one and how to choose another."""
+
+
 @dataclass
 class StackConfig:
-    api_port: int = 8000
-    web_port: int = 8080
+    edge_port: int = 8000  # the one origin: site, API (/api), images (/i), share pages
+    api_port: int = 0  # behind the edge; 0 picks a free port
+    web_port: int = 0  # the site's origin behind the edge; 0 picks a free port
     moto_port: int = 5000
     redis_ports: tuple[int, ...] = (6391, 6392, 6393)
     s3_sqs_endpoint: str | None = None  # LocalStack; None keeps S3 and SQS on moto
@@ -99,13 +118,43 @@ class StackConfig:
     @classmethod
     def ephemeral(cls, **overrides: Any) -> StackConfig:
         """Free ports everywhere, for tests that start their own stack beside a developer's ``make run``."""
-        api, web, moto, *redis = free_ports(6)
-        ports = {"api_port": api, "web_port": web, "moto_port": moto, "redis_ports": tuple(redis)}
+        edge, api, web, moto, *redis = free_ports(7)
+        ports = {"edge_port": edge, "api_port": api, "web_port": web, "moto_port": moto, "redis_ports": tuple(redis)}
         return cls(**{**ports, **overrides})
+
+
+# How a developer moves each port: (what it is, the make variable, the flag of this script).
+PORT_CHOICES = {
+    "edge_port": ("the edge (the address you open)", "PORT", "--port"),
+    "api_port": ("the API behind the edge", "API_PORT", "--api-port"),
+    "web_port": ("the site's origin behind the edge", "WEB_PORT", "--web-port"),
+    "moto_port": ("moto's server (S3, SQS, DynamoDB)", "MOTO_PORT", "--moto-port"),
+    "redis_ports": ("a redis-server node", "REDIS_PORTS", "--redis-ports"),
+}
+
+
+def check_ports(config: StackConfig) -> None:
+    """Raise ``PortsTaken`` naming every port in use, with the variable or flag that chooses another."""
+    problems = []
+    for name, (what, variable, flag) in PORT_CHOICES.items():
+        value = getattr(config, name)
+        for port in value if isinstance(value, tuple) else (value,):
+            if port and port_taken(port):
+                example = f"{variable}={port + 10}" if variable != "REDIS_PORTS" else f"{variable}=7391,7392,7393"
+                problems.append(
+                    f"port {port} ({what}) is in use by another process; choose another with "
+                    f"`{example} make run` (or scripts/stack.py {flag} ...)"
+                )
+    if problems:
+        raise PortsTaken("\n".join(problems))
 
 
 class Stack:
     def __init__(self, config: StackConfig) -> None:
+        # Ports left at 0 are chosen now, so every address is known before anything starts.
+        config.api_port = config.api_port or free_port()
+        config.web_port = config.web_port or free_port()
+        config.edge_port = config.edge_port or free_port()
         self.config = config
         self.children: list[Child] = []
         self.redis: list[RedisProcess] = []
@@ -115,11 +164,23 @@ class Stack:
     # --- addresses --------------------------------------------------------------------------------
 
     @property
-    def api_url(self) -> str:
-        return f"http://{HOST}:{self.config.api_port}"
+    def url(self) -> str:
+        """The one origin (the edge): the site, ``/api/...``, ``/i/...`` and share pages."""
+        return f"http://{HOST}:{self.config.edge_port}"
 
     @property
     def web_url(self) -> str:
+        """Where a browser opens the site: the edge."""
+        return self.url
+
+    @property
+    def api_url(self) -> str:
+        """The API itself, behind the edge (tests use it to set things up without touching the edge)."""
+        return f"http://{HOST}:{self.config.api_port}"
+
+    @property
+    def site_url(self) -> str:
+        """The site's origin behind the edge (the site bucket's stand-in)."""
         return f"http://{HOST}:{self.config.web_port}"
 
     @property
@@ -141,7 +202,8 @@ class Stack:
                 "AWS_EC2_METADATA_DISABLED": "true",
                 "AWS_ENDPOINT_URL": self.moto_url,
                 "STAGE": "local",
-                "SITE_ORIGIN": self.web_url,
+                # The public origin: absolute links (share pages, oEmbed) and CORS name it.
+                "SITE_ORIGIN": self.url,
                 "REDIS_NODES": ",".join(f"redis://{HOST}:{p}/0" for p in self.config.redis_ports),
                 "JWT_SECRET": os.environ.get("JWT_SECRET", "local-development-secret-not-for-deployment"),
                 "PYTHONUNBUFFERED": "1",
@@ -179,6 +241,7 @@ class Stack:
         return child
 
     def start(self, *, timeout: float = 60.0) -> Stack:
+        check_ports(self.config)
         # Each run's logs (and so `make metrics`) describe that run only.
         for old_log in self.run_dir.glob("*.log"):
             old_log.unlink()
@@ -223,19 +286,26 @@ class Stack:
                 *(f"{name}={value}" for name, value in worker_options.items() if value),
             ],
         )
+        # Behind the edge the site and the API share one origin, so the pages call the API by relative paths.
         web = self.spawn(
-            "web",
+            "web", [sys.executable, "scripts/webserver.py", "--port", str(self.config.web_port), "--api", ""]
+        )
+        edge = self.spawn(
+            "edge",
             [
                 sys.executable,
-                "scripts/webserver.py",
+                "scripts/edge.py",
                 "--port",
-                str(self.config.web_port),
+                str(self.config.edge_port),
                 "--api",
                 self.api_url,
+                "--site",
+                self.site_url,
             ],
         )
         self._wait_http(f"{self.api_url}/health", api, timeout)
-        self._wait_http(f"{self.web_url}/", web, timeout)
+        self._wait_http(f"{self.site_url}/", web, timeout)
+        self._wait_http(f"{self.url}/", edge, timeout)
 
     def _wait_http(self, url: str, child: Child, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -274,8 +344,18 @@ class Stack:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="API port")
-    parser.add_argument("--web-port", type=int, default=int(os.environ.get("WEB_PORT", "8080")))
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("PORT", "8000")), help="the edge: the one address you open"
+    )
+    parser.add_argument(
+        "--api-port",
+        type=int,
+        default=int(os.environ.get("API_PORT", "8001")),
+        help="the API itself, behind the edge (0: any free port); `make smoke-test` talks to it",
+    )
+    parser.add_argument(
+        "--web-port", type=int, default=int(os.environ.get("WEB_PORT", "0")), help="the site behind the edge (0: any)"
+    )
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
     parser.add_argument(
         "--redis-ports",
@@ -292,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     config = StackConfig(
-        api_port=args.port,
+        edge_port=args.port,
+        api_port=args.api_port,
         web_port=args.web_port,
         moto_port=args.moto_port,
         redis_ports=tuple(int(port) for port in args.redis_ports.split(",") if port.strip()),
@@ -308,19 +389,28 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    try:
+        check_ports(config)
+    except PortsTaken as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
     stack = Stack(config)
-    print("starting moto server, redis nodes, API, worker and web front end ...", flush=True)
+    print("starting moto server, redis nodes, API, worker, site and edge ...", flush=True)
     try:
         stack.start()
+    except PortsTaken as exc:  # taken between the check and the start
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
     except (RuntimeError, TimeoutError) as exc:
         print(f"could not start the stack: {exc}", file=sys.stderr)
         return 1
     print(
         json.dumps(
             {
-                "api": stack.api_url,
-                "web": stack.web_url,
-                "openapi": f"{stack.api_url}/api/v1/openapi.json",
+                "url": stack.url,
+                "api": f"{stack.url}/api/v1",
+                "api_direct": stack.api_url,
+                "openapi": f"{stack.url}/api/v1/openapi.json",
                 "aws_endpoint": stack.moto_url,
                 "redis_nodes": stack.redis_urls,
                 "logs": str(stack.run_dir),
@@ -329,7 +419,10 @@ def main(argv: list[str] | None = None) -> int:
         ),
         flush=True,
     )
-    print(f"Chitram is up: open {stack.web_url} (API {stack.api_url}). Ctrl-C stops everything.", flush=True)
+    print(
+        f"Chitram is up: open {stack.url} (site; the API under /api, images under /i). Ctrl-C stops everything.",
+        flush=True,
+    )
     exit_code = 0
     try:
         while not stop_requested:

@@ -66,3 +66,17 @@ class Api:
             if time.monotonic() > deadline:
                 raise AssertionError(f"image {image_id} still pending after {timeout}s")
             time.sleep(0.2)
+
+
+def image_objects(aws_clients: dict[str, Any], image_id: str, bucket: str = "chitram-images") -> list[str]:
+    """Every object of one image: its original (``originals/{id}``) and its renditions, which live under its short
+    id in the public or the private prefix (``public/i/{short}...``, ``private/i/{short}...``)."""
+    s3 = aws_clients["s3"]
+    item = aws_clients["dynamodb"].get_item(TableName="chitram-images", Key={"id": {"S": image_id}}).get("Item", {})
+    ref = item.get("short_id", {}).get("S", image_id)
+    prefixes = [f"originals/{image_id}", f"public/i/{ref}", f"private/i/{ref}"]
+    prefixes += [f"files/{image_id}", f"thumbs/{image_id}"]  # images stored before short ids
+    keys: list[str] = []
+    for prefix in prefixes:
+        keys += [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+    return sorted(keys)

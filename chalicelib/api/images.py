@@ -257,7 +257,11 @@ def _schemas(settings: Settings) -> oa.Json:
                 "thumbnail_ready": {"type": "boolean"},
                 "thumbnail_url": nullable_string,
                 "thumbnails": oa.thumbnails_schema(),
-                "sha256": nullable_string,
+                "sha256": {
+                    **nullable_string,
+                    "description": "SHA-256 (hex) of the file we serve, with location metadata removed; not of "
+                    "the bytes uploaded, so it cannot confirm a location-bearing original",
+                },
                 "has_display": {
                     "type": "boolean",
                     "description": "`url` serves a display rendition (JPEG or WebP): browsers cannot show the format",
@@ -268,6 +272,21 @@ def _schemas(settings: Settings) -> oa.Json:
                 "duplicate_of": {
                     "type": "string",
                     "description": "Owner only: the id of the owner's earlier image with exactly the same bytes",
+                },
+                "short_id": {**nullable_string, "description": "The image's name in public URLs (11 characters)"},
+                "links": {
+                    "type": "object",
+                    "description": "Stable absolute URLs on the public origin: page always; direct, thumbnails and "
+                    "display while the image is public or unlisted and ready",
+                    "properties": {
+                        "page": {"type": "string", "format": "uri"},
+                        "direct": {"type": "string", "format": "uri"},
+                        "thumbnails": {
+                            **oa.thumbnails_schema(),
+                            "additionalProperties": {"type": "string", "format": "uri"},
+                        },
+                        "display": {"type": "string", "format": "uri"},
+                    },
                 },
                 "owner_links": {
                     "type": "object",

@@ -119,7 +119,7 @@ def visibility_schema() -> Json:
 
 def content_type_schema() -> Json:
     """The Content-Types an upload may claim: the formats this build decodes (the content decides in the end)."""
-    return {"type": "string", "enum": [f.mime_type for f in catalog.accepted_formats()]}
+    return {"type": "string", "enum": [m for f in catalog.accepted_formats() for m in (f.mime_type, *f.mime_aliases)]}
 
 
 def upload_size_schema(settings: Settings) -> Json:

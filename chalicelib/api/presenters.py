@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import catalog
+from chalicelib import catalog, delivery
 from chalicelib.auth.store import User
 from chalicelib.records import READY, Image, Page
 from chalicelib.services.images import OwnerLinks, UploadTicket, Viewer
+from chalicelib.settings import get_settings
+from chalicelib.storage import is_public_key
 
 API_PREFIX = "/api/v1"
 
@@ -49,7 +51,28 @@ def describe(image: Image) -> dict[str, Any]:
         body["original_url"] = f"{base}/file?variant=original"
     if image.reject_reason:
         body["reject_reason"] = image.reject_reason
+    body["short_id"] = image.short_id
+    body["links"] = public_links(image)
     return body
+
+
+def public_links(image: Image, origin: str | None = None) -> dict[str, Any]:
+    """Absolute URLs on the one public origin (CDN or local edge): ``page`` (the share page) for every image;
+    ``direct`` (``/i/{ref}.{ext}``), ``thumbnails`` by size and ``display`` only while the renditions sit under the
+    CDN's prefix (a ready public or unlisted image). Stable: they never expire."""
+    base = (origin if origin is not None else get_settings().site_origin).rstrip("/")
+    links: dict[str, Any] = {"page": base + delivery.page_path(image.ref)}
+    if image.status != READY or not image.file_key or not is_public_key(image.file_key):
+        return links
+    links["direct"] = base + delivery.direct_path(image.ref, delivery.extension_of(image.file_key))
+    links["thumbnails"] = {
+        name: base + delivery.rendition_path(image.ref, name, delivery.extension_of(key))
+        for name, key in sorted(image.thumbnails.items(), key=lambda item: int(item[0]) if item[0].isdigit() else 0)
+        if name.isdigit() and is_public_key(key)
+    }
+    if (display := image.display_key) and is_public_key(display):
+        links["display"] = base + delivery.rendition_path(image.ref, "display", delivery.extension_of(display))
+    return links
 
 
 def describe_for(image: Image, viewer: Viewer, links: OwnerLinks | None) -> dict[str, Any]:

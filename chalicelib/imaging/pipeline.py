@@ -6,32 +6,37 @@ Checks, in order (the cheap ones first, so a hostile file costs as little as pos
 2. magic bytes (:func:`~chalicelib.imaging.sniff.sniff`) say it is not an image -> ``NOT_AN_IMAGE``; an image
    format this build does not accept (the catalog's; HEIC, BMP, TIFF, ...) -> ``UNSUPPORTED_FORMAT``. The
    filename and the claimed content type are never looked at;
-3. the container's scrubber ``prepare`` (JPEG: a walk of the marker structure, no pixel decode) -> ``CORRUPT`` /
-   ``TRUNCATED``;
+3. the container's scrubber ``prepare``, a walk of the structure with no pixel decode (JPEG markers and scans,
+   PNG chunks, GIF blocks, WebP chunks) -> ``CORRUPT`` / ``TRUNCATED``; more scans, frames, chunks or segments
+   than ``bounds.py`` allows -> ``TOO_COMPLEX``;
 4. header parse (``Image.open`` reads no pixels) -> width x height above ``max_pixels`` -> ``TOO_MANY_PIXELS``;
-5. a full real decode (``load()``) -> ``TRUNCATED`` / ``CORRUPT``. ``LOAD_TRUNCATED_IMAGES`` is never set.
+5. a full real decode (``load()``) -> ``TRUNCATED`` / ``CORRUPT``, under a deadline -> ``TOO_COMPLEX``.
+   ``LOAD_TRUNCATED_IMAGES`` is never set.
 
 That one decode is at reduced scale for a large JPEG (``draft()``) and also feeds the thumbnail cascade
 (``thumbnails.py``). Animated GIF/WebP: the first frame. Then the scrubber makes the served copy (the original
 pixels without location metadata; ``served.data`` is the uploaded bytes themselves when nothing needed
-removing). Pillow's exceptions are translated here (``raise ... from exc``) and never escape.
+removing). ``sha256`` is the served file's hash (published; it cannot confirm a location-bearing original),
+``original_sha256`` the upload's. Pillow's exceptions are translated here (``raise ... from exc``) and never
+escape.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import struct
 import threading
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Final
+from typing import Final, cast
 
 from PIL import Image, UnidentifiedImageError
 
 from chalicelib import catalog
 from chalicelib.errors import InvalidImage, RejectReason
+from chalicelib.imaging import bounds
 from chalicelib.imaging import thumbnails as thumbs
 from chalicelib.imaging.results import ProcessedImage, Rendition
 from chalicelib.imaging.scrubbers import SCRUBBERS
@@ -39,9 +44,20 @@ from chalicelib.imaging.sniff import SNIFF_BYTES, sniff
 
 
 def process(
-    data: bytes, *, max_bytes: int, max_pixels: int, sizes: tuple[int, ...] = catalog.THUMBNAIL_SIZES
+    data: bytes,
+    *,
+    max_bytes: int,
+    max_pixels: int,
+    sizes: tuple[int, ...] = catalog.THUMBNAIL_SIZES,
+    deadline: float | None = None,
 ) -> ProcessedImage:
-    """Validate ``data`` by content and make the served copy and the thumbnails. Raises ``InvalidImage``."""
+    """Validate ``data`` by content and make the served copy and the thumbnails. Raises ``InvalidImage``.
+
+    ``deadline`` (a ``time.monotonic()`` value; default: :data:`~chalicelib.imaging.bounds.DECODE_SECONDS`
+    from now) bounds the decode: past it the file is refused as ``TOO_COMPLEX``.
+    """
+    if deadline is None:
+        deadline = time.monotonic() + bounds.DECODE_SECONDS
     if not data:
         raise InvalidImage(RejectReason.EMPTY_FILE, "The file is empty.")
     if len(data) > max_bytes:
@@ -56,31 +72,77 @@ def process(
         allowed = ", ".join(sorted(allowed_formats))
         raise InvalidImage(RejectReason.UNSUPPORTED_FORMAT, f"{fmt} images are not supported; use {allowed}.")
 
-    scrub = SCRUBBERS[fmt](data)
+    scrub = SCRUBBERS[fmt](data)  # the structure walk: damage and the bounds on scans, frames and chunks
     with _pillow_errors():
-        with _open(data, fmt) as im:
+        with _open(data, fmt, deadline) as im:
             _check_pixels(im.size, max_pixels)
-            stored_size = im.size  # before draft() shrinks it
-            _decode(im, fmt, max(sizes))
-            # Only after load(): PNG's getexif() would otherwise load the pixels itself, and a decode error
-            # must not be mistaken for unreadable EXIF.
-            orientation = thumbs.orientation(im)
-            width, height = thumbs.upright(stored_size, orientation)
-            entry = catalog.format_named(fmt)
-            display = thumbs.display(im, orientation, catalog.DISPLAY_LONGEST_SIDE) if entry.display_rendition else None
-            thumbnails = thumbs.thumbnails(im, stored_size, orientation, (width, height), sizes)
-        served_bytes = scrub()
+            if fmt in ("AVIF", "HEIF"):  # image sequences: libavif / libheif count the frames from the header
+                bounds.check_frames(getattr(im, "n_frames", 1), im.size)
+            # The served copy and the hashes are made beside the decode: libjpeg, Pillow's resampling and
+            # hashlib release the GIL, so on two CPUs the two halves overlap (on one, nothing is lost).
+            served = _Beside(lambda: _served_copy(data, scrub))
+            try:
+                stored_size = im.size  # before draft() shrinks it
+                _decode(im, fmt, max(sizes))
+                # Only after load(): PNG's getexif() would otherwise load the pixels itself, and a decode
+                # error must not be mistaken for unreadable EXIF.
+                orientation = thumbs.orientation(im)
+                width, height = thumbs.upright(stored_size, orientation)
+                entry = catalog.format_named(fmt)
+                display = (
+                    thumbs.display(im, orientation, catalog.DISPLAY_LONGEST_SIDE) if entry.display_rendition else None
+                )
+                thumbnails = thumbs.thumbnails(im, stored_size, orientation, (width, height), sizes)
+            finally:
+                served.wait()  # a refused file leaves no work running behind it
+        # The decode has proved the pixels; only now does a scrubber's own error count.
+        served_bytes, served_sha256, original_sha256 = served.result()
 
     return ProcessedImage(
         format=fmt,
         content_type=entry.mime_type,
         width=width,
         height=height,
-        sha256=hashlib.sha256(data).hexdigest(),
+        # The published hash is the served file's: the upload's own hash would let anyone holding a
+        # location-bearing original confirm that it is this image.
+        sha256=served_sha256,
+        original_sha256=original_sha256,
         served=Rendition(served_bytes, entry.mime_type, entry.extension, width, height),
         thumbnails=thumbnails,
         display=display,
     )
+
+
+def _served_copy(data: bytes, scrub: Callable[[], bytes]) -> tuple[bytes, str, str]:
+    served = scrub()
+    served_sha256 = hashlib.sha256(served).hexdigest()
+    return served, served_sha256, served_sha256 if served is data else hashlib.sha256(data).hexdigest()
+
+
+class _Beside[T]:
+    """Run ``fn`` in a thread beside the caller; :meth:`result` returns its value or raises its exception here."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self._fn = fn
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="imaging-served-copy", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return cast(T, self._value)
 
 
 # Python < 3.14 keeps warning filters in process-global state, so catch_warnings() is not thread-safe; the
@@ -88,14 +150,14 @@ def process(
 _WARNINGS_LOCK: Final = threading.Lock()
 
 
-def _open(data: bytes, fmt: str) -> Image.Image:
-    """Parse the header only (no pixels) with the one plugin the magic bytes named."""
+def _open(data: bytes, fmt: str, deadline: float) -> Image.Image:
+    """Parse the header only (no pixels) with the one plugin the magic bytes named; reads stop at ``deadline``."""
     with _WARNINGS_LOCK, warnings.catch_warnings():
         # Our max_pixels bound (checked right after) is the one that counts; Pillow's global MAX_IMAGE_PIXELS
         # warning would only leak to stderr (or, under `-W error`, refuse files our bound allows). Pillow
         # still *raises* DecompressionBombError past 2x its limit, which we translate to TOO_MANY_PIXELS.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        return Image.open(io.BytesIO(data), formats=[fmt])
+        return Image.open(bounds.DeadlineReader(data, deadline), formats=[fmt])
 
 
 def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:

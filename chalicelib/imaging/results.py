@@ -24,8 +24,9 @@ class ProcessedImage:
     content_type: str
     width: int
     height: int
-    sha256: str
+    sha256: str  # of ``served.data``, the file we publish (never of an upload that still had metadata in it)
     served: Rendition
     thumbnails: dict[int, Rendition]
     # What browsers are shown for a format they cannot display (HEIC) or may not (AVIF); None for the others.
     display: Rendition | None = None
+    original_sha256: str = ""  # of the upload as received (integrity checks; never published)

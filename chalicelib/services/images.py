@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from chalicelib import catalog
+from chalicelib import catalog, delivery
 from chalicelib.cache.metadata import CacheStatus, MetadataCache
 from chalicelib.errors import (
     AuthenticationRequired,
@@ -36,6 +36,7 @@ from chalicelib.errors import (
     ImageNotFound,
     InvalidDeleteToken,
     InvalidImage,
+    MetadataUnavailable,
     NotOwner,
     QuotaExceeded,
     RejectReason,
@@ -43,8 +44,10 @@ from chalicelib.errors import (
     ThumbnailNotReady,
     ValidationFailed,
 )
+from chalicelib.invalidation import NoInvalidation
 from chalicelib.records import PENDING, READY, VISIBILITIES, Image, ImageRecords, Page
 from chalicelib.services.ingest import Ingest
+from chalicelib.services.placement import Keys, Placement, is_public
 from chalicelib.services.ports import Clock, Metrics, Quota, utc_now_iso
 from chalicelib.settings import Settings
 from chalicelib.storage import Storage, original_key, sha256_b64_from_hex
@@ -52,6 +55,7 @@ from chalicelib.storage import Storage, original_key, sha256_b64_from_hex
 log = logging.getLogger(__name__)
 
 MAX_FILENAME_CHARS = catalog.FILENAME_MAX_CHARS
+SHORT_ID_ATTEMPTS = 5
 _WHITESPACE = re.compile(r"\s+")
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -148,8 +152,10 @@ class ImageService:
         clock: Clock,
         metrics: Metrics,
         quota: Quota | None = None,
+        placement: Placement | None = None,
     ) -> None:
         self.settings = settings
+        self.placement = placement or Placement(storage, NoInvalidation())
         self.records = records
         self.storage = storage
         self.cache = cache
@@ -223,6 +229,7 @@ class ImageService:
             expires_at=int(now) + self.settings.pending_ttl_seconds,
             request_id=viewer.request_id,
             expected_sha256=expected_sha256,
+            short_id=self._new_short_id(),
         )
         return image, token
 
@@ -261,6 +268,7 @@ class ImageService:
             delete_token_hash=hash_delete_token(token) if token else None,
             upload_ip=viewer.source_ip,
             request_id=viewer.request_id,
+            short_id=self._new_short_id(),
         )
         # Counted at the size the record will carry (the served copy), so deleting releases exactly this much.
         with self._reserved(image.owner, len(processed.served.data)):
@@ -276,9 +284,25 @@ class ImageService:
             )
         return image, token
 
+    def _new_short_id(self) -> str:
+        """A short id no image has yet. 64 random bits collide rarely but not never at our volume (a first
+        collision becomes likely within two years at 10 M uploads a day, docs/capacity.md), so each is checked;
+        the check's race window is a few milliseconds of index lag, against a 2^-64 chance per pair."""
+        for _ in range(SHORT_ID_ATTEMPTS):
+            candidate = delivery.new_short_id()
+            if not self.records.short_id_taken(candidate):
+                return candidate
+        raise MetadataUnavailable()
+
     # --- read -------------------------------------------------------------------------------------
 
+    def image_id(self, ref: str) -> str:
+        """The id an image reference names: a short id is looked up, anything else is taken as the id itself."""
+        return self.records.id_for_short_id(ref) if delivery.is_short_id(ref) else ref
+
     def get(self, image_id: str, viewer: Viewer = ANONYMOUS) -> tuple[Image, CacheStatus]:
+        """The image ``image_id`` names (its id or its short id) if ``viewer`` may see it."""
+        image_id = self.image_id(image_id)
         cached, status = self.cache.get(image_id)
         if cached is not None:
             image = Image.from_cache(cached)
@@ -349,6 +373,7 @@ class ImageService:
         self.cache.invalidate(image.id)
         self._release(image)
         self.storage.delete(keys)
+        self.placement.forget(image)
 
     def set_visibility(self, image_id: str, *, viewer: Viewer, visibility: object) -> Image:
         if visibility not in VISIBILITIES:
@@ -356,9 +381,21 @@ class ImageService:
         image = self._get_fresh(image_id, viewer)
         if viewer.user_id is None or image.owner != viewer.user_id:
             raise NotOwner(id=image_id)
-        updated = self.records.set_visibility(image, str(visibility))
-        self.cache.invalidate(image_id)
-        return updated
+        chosen = str(visibility)
+        if image.status != READY:
+            # Nothing stored yet: the processor places the renditions by the visibility it finds when done.
+            updated = self.records.set_visibility(image, chosen)
+            self.cache.invalidate(image.id)
+            return updated
+
+        def commit(keys: Keys) -> Image:
+            committed = self.records.set_visibility(
+                image, chosen, file_key=keys.file_key, thumbnails=keys.thumbnails, display_key=keys.display_key
+            )
+            self.cache.invalidate(image.id)
+            return committed
+
+        return self.placement.move(image, public=is_public(chosen), commit=commit)
 
     # --- quota ------------------------------------------------------------------------------------
 
@@ -408,7 +445,7 @@ class ImageService:
     # --- checks -----------------------------------------------------------------------------------
 
     def _get_fresh(self, image_id: str, viewer: Viewer) -> Image:
-        image = self.records.get(image_id)
+        image = self.records.get(self.image_id(image_id))
         self._check_can_see(image, viewer)
         return image
 

@@ -4,10 +4,10 @@
 (presigned upload: a pending record is *marked* ready) differ only in where the bytes come from and how the ready
 record is committed; both call :meth:`Ingest.process` and then :meth:`Ingest.store`.
 
-Renditions go to deterministic keys (``storage.file_key`` / ``thumbnail_key``), so a retried or duplicated run
-overwrites them with the same bytes. A failure while writing them removes what was written; a failed commit
-removes them only when asked to (``discard_on_failure``): the API path's keys belong to a brand-new id, while the
-processor's may already be a concurrent duplicate's finished work.
+Renditions go to deterministic keys (``storage.served_key`` / ``rendition_key`` under the image's placement), so
+a retried or duplicated run overwrites them with the same bytes. A failure while writing them removes what was
+written; a failed commit removes them only when asked to (``discard_on_failure``): the API path's keys belong to a
+brand-new id, while the processor's may already be a concurrent duplicate's finished work.
 """
 
 from __future__ import annotations
@@ -19,17 +19,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.records import Image, ImageRecords
+from chalicelib.services.placement import cache_control, disposition, is_public
 from chalicelib.services.ports import Metrics, UploadPath
 from chalicelib.settings import Settings
-from chalicelib.storage import Storage, display_key, file_key, thumbnail_key
+from chalicelib.storage import Storage, placement_prefix, rendition_key, served_key
 
 if TYPE_CHECKING:
     from chalicelib import imaging
 
 log = logging.getLogger(__name__)
-
-# Renditions never change once written, and their keys are unique per image, so browsers may keep them.
-RENDITION_CACHE_CONTROL = "private, max-age=31536000, immutable"
 
 
 @dataclass
@@ -65,7 +63,7 @@ class Ingest:
         ``upload_bytes`` is what the user sent (the ``UploadBytes`` metric).
         """
         duplicate_of = self.records.find_duplicate(image, processed.sha256)
-        stored = self._store_renditions(image.id, processed)
+        stored = self._store_renditions(image, processed)
         ready = replace(apply_processing(image, processed, stored, processed_at), duplicate_of=duplicate_of)
         try:
             committed = commit(ready)
@@ -77,47 +75,58 @@ class Ingest:
         self.metrics.record_upload(upload_bytes, path=path)
         return ready if committed is None else committed
 
-    def _store_renditions(self, image_id: str, processed: imaging.ProcessedImage) -> dict[str, Any]:
-        """Write the served copy and thumbnails; returns the record fields naming them.
+    def _store_renditions(self, image: Image, processed: imaging.ProcessedImage) -> dict[str, Any]:
+        """Write the served copy and thumbnails where the image's visibility places them; returns the record
+        fields naming them (``chalicelib/services/placement.py``: public and unlisted under the CDN's prefix).
 
         On failure, removes what it wrote before re-raising, so nothing is left half-stored.
         """
+        public = is_public(image.visibility)
+        prefix = placement_prefix(public=public)
+        cache = cache_control(public=public)
         written: list[str] = []
         # What each stored object's bytes hash to, so ``verify`` can tell later whether the store still holds them.
         digests = {"file": hashlib.sha256(processed.served.data).hexdigest()}
         try:
-            served_key = file_key(image_id, processed.served.extension)
+            served = processed.served
+            served_at = served_key(prefix, image.ref, served.extension)
             self.storage.put(
-                served_key,
-                processed.served.data,
-                content_type=processed.served.content_type,
-                cache_control=RENDITION_CACHE_CONTROL,
+                served_at,
+                served.data,
+                content_type=served.content_type,
+                cache_control=cache,
+                content_disposition=disposition(image.ref, None, served.extension),
             )
-            written.append(served_key)
+            written.append(served_at)
             thumbnails: dict[str, str] = {}
             for size, rendition in processed.thumbnails.items():
-                key = thumbnail_key(image_id, size, rendition.extension)
+                key = rendition_key(prefix, image.ref, str(size), rendition.extension)
                 self.storage.put(
-                    key, rendition.data, content_type=rendition.content_type, cache_control=RENDITION_CACHE_CONTROL
+                    key,
+                    rendition.data,
+                    content_type=rendition.content_type,
+                    cache_control=cache,
+                    content_disposition=disposition(image.ref, str(size), rendition.extension),
                 )
                 written.append(key)
                 thumbnails[str(size)] = key
                 digests[str(size)] = hashlib.sha256(rendition.data).hexdigest()
             shown: str | None = None
             if processed.display is not None:
-                shown = display_key(image_id, processed.display.extension)
+                shown = rendition_key(prefix, image.ref, "display", processed.display.extension)
                 self.storage.put(
                     shown,
                     processed.display.data,
                     content_type=processed.display.content_type,
-                    cache_control=RENDITION_CACHE_CONTROL,
+                    cache_control=cache,
+                    content_disposition=disposition(image.ref, "display", processed.display.extension),
                 )
                 written.append(shown)
                 digests["display"] = hashlib.sha256(processed.display.data).hexdigest()
         except Exception:
             _delete_quietly(self.storage, written)
             raise
-        return {"file_key": served_key, "thumbnails": thumbnails, "digests": digests, "display_key": shown}
+        return {"file_key": served_at, "thumbnails": thumbnails, "digests": digests, "display_key": shown}
 
 
 def apply_processing(

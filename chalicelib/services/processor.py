@@ -27,6 +27,7 @@ from chalicelib.cache.metadata import MetadataCache
 from chalicelib.errors import FileTooLarge, ImageNotFound, ImageNotPending, InvalidImage, RejectReason
 from chalicelib.records import PENDING, Image, ImageRecords
 from chalicelib.services.ingest import Ingest
+from chalicelib.services.placement import Placement, is_public
 from chalicelib.services.ports import Clock, Metrics, Quota, utc_now_iso
 from chalicelib.settings import Settings
 from chalicelib.storage import Storage, image_id_from_original_key
@@ -46,6 +47,7 @@ class Processor:
     # ``handle_sqs_batch`` below still reports failed messages through the module; everything else goes here.
     metrics: Metrics
     quota: Quota | None = None
+    placement: Placement | None = None
 
     def __post_init__(self) -> None:
         self.ingest = Ingest(self.settings, self.records, self.storage, self.metrics)
@@ -108,6 +110,7 @@ class Processor:
             # A concurrent duplicate won the race and wrote the same renditions; nothing to undo.
             self.storage.delete([key])
             return "duplicate"
+        ready = self._follow_visibility(ready)
         self.cache.invalidate(image.id)
         self.storage.delete([key])
         self._correct_quota(image, ready)
@@ -116,6 +119,26 @@ class Processor:
             extra={"image_id": image.id, "width": ready.width, "height": ready.height, "bytes": ready.size},
         )
         return "ready"
+
+    def _follow_visibility(self, ready: Image) -> Image:
+        """The renditions were placed for the visibility the pending record had; if the owner changed it while
+        the upload was processed, move them now (a private image must never sit under the CDN's prefix)."""
+        if self.placement is None:
+            return ready
+        current = self.records.get(ready.id)
+        if is_public(current.visibility) == is_public(ready.visibility):
+            return current
+        return self.placement.move(
+            current,
+            public=is_public(current.visibility),
+            commit=lambda keys: self.records.set_visibility(
+                current,
+                current.visibility,
+                file_key=keys.file_key,
+                thumbnails=keys.thumbnails,
+                display_key=keys.display_key,
+            ),
+        )
 
     def _correct_quota(self, pending: Image, ready: Image) -> None:
         """The upload was counted at its claimed size; count the size it really has."""

@@ -53,7 +53,9 @@ def _section(report: dict[str, Any], charts: list[str]) -> str:
         "the served copy without location metadata (the baselines do neither); **naive** = a full Pillow decode "
         "+ `resize(LANCZOS)` per size; **pillow-cascade** = one `draft()` decode, 600 → 300 → 150 with "
         "`reducing_gap=2`; **vips-thumbnail** = pyvips `thumbnail_buffer` per size; **vips-cascade** = "
-        "`thumbnail_buffer` 600, then `thumbnail_image` 300 and 150 from it.",
+        "`thumbnail_buffer` 600, then `thumbnail_image` 300 and 150 from it; **ours-before** = ours with this "
+        "change's speed-ups undone (`scripts/bench/before.py`: the per-marker Python scan walk, and the served "
+        "copy made after the decode instead of beside it); **ours-sequential** = only the second one undone.",
         "",
         "Inputs (real photos from `tests/fixtures`, see its ATTRIBUTION.md; the larger ones derived from them by "
         "`scripts/bench/inputs.py`):",
@@ -64,9 +66,9 @@ def _section(report: dict[str, Any], charts: list[str]) -> str:
     lines += ["", "Wall time, ms (CPU time of all threads in brackets):", ""]
     lines.append(
         "| input | " + " | ".join(variants) + f" | ours / best vips, wall (≤ {GOAL_VS_VIPS}) | same, CPU time | "
-        f"naive / ours (≥ {GOAL_VS_NAIVE:g}x) |"
+        f"naive / ours (≥ {GOAL_VS_NAIVE:g}x) | before / ours |"
     )
-    lines.append("| --- " * (len(variants) + 4) + "|")
+    lines.append("| --- " * (len(variants) + 5) + "|")
     for r in results:
         cells = [f"{_ms(r, v)} ({r.cpu_ms[v]:.0f})" if v in r.times_ms else "n/a" for v in variants]
         ratios = [r.ratio_vs_vips(), r.ratio_vs_vips(cpu=True)]
@@ -75,7 +77,8 @@ def _section(report: dict[str, Any], charts: list[str]) -> str:
             f"| {r.name} | "
             + " | ".join(cells)
             + "".join(f" | **{x:.2f}x**" if x is not None else " | —" for x in ratios)
-            + f" | {f'**{vn:.1f}x**' if vn is not None else '—'} |"
+            + f" | {f'**{vn:.1f}x**' if vn is not None else '—'}"
+            + f" | {f'{sp:.2f}x' if (sp := r.speedup()) is not None else '—'} |"
         )
     for r in results:
         for v, why in r.unsupported.items():

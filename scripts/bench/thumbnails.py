@@ -12,7 +12,10 @@ machine hits every variant alike), median of ``--repeat`` passes after a warm-up
 - ``naive`` — per size a full Pillow decode + ``resize(LANCZOS)`` (three full decodes);
 - ``pillow-cascade`` — one Pillow decode with ``draft()``, then 600 -> 300 -> 150 with ``reducing_gap=2``;
 - ``vips-thumbnail`` — pyvips ``thumbnail_buffer`` per size (shrink-on-load for each);
-- ``vips-cascade`` — pyvips ``thumbnail_buffer`` to 600, then ``thumbnail_image`` 300 and 150 from it.
+- ``vips-cascade`` — pyvips ``thumbnail_buffer`` to 600, then ``thumbnail_image`` 300 and 150 from it;
+- ``ours-before`` / ``ours-sequential`` — ours with the speed-ups undone (``scripts/bench/before.py``): the
+  per-marker scan walk and the served copy after the decode / only the latter. They give each speed-up's
+  before/after ratio in the same run.
 
 Every variant writes its thumbnails as JPEG quality 85, upright (EXIF orientation applied), and hashes the input
 with SHA-256. The baselines make no served copy and validate nothing, so ratios against them are conservative.
@@ -184,8 +187,26 @@ def ours(data: bytes) -> list[bytes]:
     return [result.thumbnails[size].data for size in SIZES]
 
 
+def ours_before(data: bytes) -> list[bytes]:
+    """Ours with the pre-change scan walk (a Python step per marker) and the served copy after the decode."""
+    from scripts.bench import before
+
+    with before.patched():
+        return ours(data)
+
+
+def ours_sequential(data: bytes) -> list[bytes]:
+    """Ours with the new walk but the served copy made after the decode (isolates the thread's share)."""
+    from scripts.bench import before
+
+    with before.patched(walk=False):
+        return ours(data)
+
+
 VARIANTS: dict[str, Callable[[bytes], list[bytes]]] = {
     "ours": ours,
+    "ours-before": ours_before,
+    "ours-sequential": ours_sequential,
     "naive": naive,
     "pillow-cascade": pillow_cascade,
     "vips-thumbnail": vips_thumbnail,
@@ -219,6 +240,10 @@ class InputResult:
         times = self.cpu_ms if cpu else self.times_ms
         vips = [times[v] for v in VIPS_VARIANTS if v in times]
         return times["ours"] / min(vips) if vips and "ours" in times else None
+
+    def speedup(self, baseline: str = "ours-before") -> float | None:
+        """How many times faster ours is than ``baseline`` (the pipeline before the change), wall time."""
+        return self.times_ms[baseline] / self.times_ms["ours"] if {"ours", baseline} <= self.times_ms.keys() else None
 
     def ratio_vs_naive(self) -> float | None:
         return self.times_ms["naive"] / self.times_ms["ours"] if {"ours", "naive"} <= self.times_ms.keys() else None
@@ -330,7 +355,7 @@ def verdict(ok: bool) -> str:
 
 def print_table(results: list[InputResult], variants: list[str]) -> None:
     header = f"{'input':<12} {'MiB':>5} {'RST':>6} " + " ".join(f"{v:>15}" for v in variants)
-    print(header + f" {'ours/vips':>10} {'naive/ours':>11}")
+    print(header + f" {'ours/vips':>10} {'naive/ours':>11} {'before/ours':>12}")
     for r in results:
         cells = []
         for v in variants:
@@ -341,6 +366,7 @@ def print_table(results: list[InputResult], variants: list[str]) -> None:
             + " ".join(cells)
             + (f" {vv:>10.2f}" if vv is not None else f" {'-':>10}")
             + (f" {vn:>10.1f}x" if vn is not None else f" {'-':>11}")
+            + (f" {sp:>11.2f}x" if (sp := r.speedup()) is not None else f" {'-':>12}")
         )
         for v, why in r.unsupported.items():
             print(f"{'':<12} {v}: {why}")
@@ -351,9 +377,10 @@ def run(
     repeat: int,
     memory_for: tuple[str, ...],
     memory_variants: tuple[str, ...] | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     problem = pyvips_problem()
-    variants = [v for v in VARIANTS if problem is None or v not in VIPS_VARIANTS]
+    variants = [v for v in VARIANTS if (problem is None or v not in VIPS_VARIANTS) and (not only or v in only)]
     items = inputs.load(names)
     results = [measure(item, variants, repeat) for item in items]
     memory: dict[str, dict[str, float | None]] = {}
@@ -389,6 +416,8 @@ def goal_lines(report: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
             )
         if vn is not None:
             lines.append((f"thumbnails_vs_naive[{r.name}]", f"{vn:.1f}x", f">= {GOAL_VS_NAIVE}x", vn >= GOAL_VS_NAIVE))
+        if (sp := r.speedup()) is not None:
+            lines.append((f"speedup_vs_before[{r.name}]", f"{sp:.2f}x", "> 1.0x (before/after, same run)", sp > 1.0))
     mem = report["memory"].get("24MP", {}).get("ours")
     if mem is None:
         lines.append(("thumbnails_rss_24mp", "not measured", f"<= {GOAL_RSS_MIB} MiB", False))

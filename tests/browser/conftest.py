@@ -1,10 +1,10 @@
 """Browser tier: Python Playwright driving Debian's chromium against the whole local stack.
 
-The session's one stack (the ``stack`` fixture in tests/conftest.py: free ports, the site and the API on
-different origins as on AWS, the upload rate limit lifted since every client is 127.0.0.1), one chromium per
-session, a fresh browser context per test (no shared localStorage). Playwright's own browser download is not
-available here, so chromium is launched from ``/usr/bin/chromium``. If the stack or the browser cannot start,
-the tier fails loudly; it is never skipped.
+The session's one stack (the ``stack`` fixture in tests/conftest.py: free ports, the site and the API on one
+origin behind the local edge as behind CloudFront on AWS, the upload rate limit lifted since every client is
+127.0.0.1), one chromium per session, a fresh browser context per test (no shared localStorage). Playwright's
+own browser download is not available here, so chromium is launched from ``/usr/bin/chromium``. If the stack
+or the browser cannot start, the tier fails loudly; it is never skipped.
 
 Every test also fails if the page threw an uncaught exception or the browser reported a Content-Security-Policy
 violation: the site promises a strict CSP and no inline script.
@@ -68,7 +68,7 @@ class PageProblems:
 def context(browser: Browser, stack: Stack) -> Iterator[BrowserContext]:
     dead = stack.check_alive()
     assert dead is None, f"{dead.name} died:\n{dead.tail()}" if dead else ""
-    fresh = browser.new_context(base_url=stack.web_url, viewport={"width": 1280, "height": 900})
+    fresh = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 900})
     fresh.set_default_timeout(10_000)
     try:
         yield fresh

@@ -51,14 +51,16 @@ def test_uploaded_jpeg_reaches_ready_and_share_page_shows_facts_links_and_token_
     expect(page.locator('[data-fact="dimensions"]')).to_have_text(dimensions(800, 500))
     expect(page.locator('[data-fact="size"]')).to_contain_text("KB")
     assert wait_for_loaded_image(page, "#preview") == (600, 375)  # the 600 px thumbnail, really decoded
-    expect(page.get_by_label("Direct link", exact=True)).to_have_value(f"{stack.api_url}/api/v1/images/{image_id}/file")
-    expect(page.get_by_label("Page link", exact=True)).to_have_value(f"{stack.web_url}/image.html?id={image_id}")
-    expect(page.get_by_label("Markdown", exact=True)).to_have_value(
-        f"![harbour.jpg]({stack.api_url}/api/v1/images/{image_id}/file)"
-    )
+    short = api_call(stack, "GET", f"/api/v1/images/{image_id}")[1]["short_id"]
+    thumb = f"{stack.url}/i/{short}/600.jpg"
+    # Stable CDN links on the one origin; snippets embed the 600 px rendition at its size, linked to the page.
+    expect(page.get_by_label("Direct link", exact=True)).to_have_value(f"{stack.url}/i/{short}.jpg")
+    expect(page.get_by_label("Page link", exact=True)).to_have_value(f"{stack.url}/{short}")
+    expect(page.get_by_label("Markdown", exact=True)).to_have_value(f"[![harbour.jpg]({thumb})]({stack.url}/{short})")
     expect(page.get_by_label("HTML", exact=True)).to_have_value(
-        f'<img src="{stack.api_url}/api/v1/images/{image_id}/file" alt="harbour.jpg" width="800" height="500">'
+        f'<a href="{stack.url}/{short}"><img src="{thumb}" alt="harbour.jpg" width="600" height="375"></a>'
     )
+    expect(page.get_by_label("BBCode", exact=True)).to_have_value(f"[url={stack.url}/{short}][img]{thumb}[/img][/url]")
     token = page.get_by_label("Delete token", exact=True).input_value()
     assert len(token) >= 40
     expect(page.locator("#delete-token")).to_contain_text("only time it is shown")

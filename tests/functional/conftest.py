@@ -83,6 +83,7 @@ class Account:
                 keys: list[ObjectIdentifierTypeDef] = [{"Key": item["Key"]} for item in listing.get("Contents", [])]
                 if keys:
                     s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            # Open multipart uploads are not objects: listing does not show them and deleting objects keeps them.
             for upload in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
                 s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
             if changed:

@@ -65,7 +65,10 @@ def parse_config_js(text: str) -> dict[str, Any]:
 
 
 def accepted_mime_types() -> list[str]:
-    return [f.mime_type for f in catalog.accepted_formats()]
+    """What the upload service takes, in catalog order: each format's MIME type, then its aliases."""
+    listed = [m for f in catalog.accepted_formats() for m in (f.mime_type, *f.mime_aliases)]
+    assert set(listed) == catalog.accepted_mime_types()
+    return listed
 
 
 @pytest.fixture(params=["defaults", "other-limits"])
@@ -229,7 +232,7 @@ def test_the_template_names_only_catalog_formats_and_leaves_limits_to_the_settin
     from infra.template import build
 
     template = build()
-    mime_types = {f.mime_type for f in catalog.FORMATS}
+    mime_types = {m for f in catalog.FORMATS for m in (f.mime_type, *f.mime_aliases)}
     named = {node for _, node in walk(template) if isinstance(node, str) and re.fullmatch(r"image/[\w.+-]+", node)}
     assert named <= mime_types
     # config.js for a deployment is generated from the settings' defaults (or the same variables): a stage that

@@ -52,7 +52,7 @@ def test_presigned_upload_reaches_ready_with_dimensions_and_thumbnails(client: C
     assert sorted(meta["thumbnails"], key=int) == ["150", "300", "600"]
     file_response = client.http.get(f"/api/v1/images/{ticket['id']}/file")
     assert file_response.status_code == 302
-    assert "files/" in file_response.headers["Location"]
+    assert "public/i/" in file_response.headers["Location"]  # a public image's renditions sit under the CDN's prefix
 
 
 def test_duplicate_event_changes_nothing_twice(client: Client) -> None:

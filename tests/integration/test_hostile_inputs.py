@@ -10,6 +10,7 @@ import requests
 from chalicelib.settings import Settings
 from scripts.stack import Stack
 from tests.conftest import FIXTURES, HOSTILE_FILES, make_png_bomb
+from tests.http_api import image_objects
 from tests.integration.conftest import Api
 
 pytestmark = pytest.mark.integration
@@ -18,12 +19,7 @@ MIB = 1024 * 1024
 
 
 def stored_keys(aws_clients: dict[str, Any], image_id: str) -> list[str]:
-    s3 = aws_clients["s3"]
-    keys: list[str] = []
-    for prefix in ("originals/", "files/", "thumbs/"):
-        contents = s3.list_objects_v2(Bucket="chitram-images", Prefix=prefix + image_id).get("Contents", [])
-        keys += [item["Key"] for item in contents]
-    return keys
+    return image_objects(aws_clients, image_id)
 
 
 def all_keys(aws_clients: dict[str, Any]) -> set[str]:

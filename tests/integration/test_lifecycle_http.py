@@ -103,11 +103,12 @@ def test_delete_removes_record_file_and_thumbnails(api: Api, aws_clients: dict[s
     bucket = stack.env().get("BUCKET_NAME", "chitram-images")
     s3 = aws_clients["s3"]
 
+    short = api.get(f"/api/v1/images/{ticket['id']}").json()["short_id"]
+
     def keys() -> list[str]:
         listed = []
-        for prefix in ("originals/", "files/", "thumbs/"):
-            contents = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}{ticket['id']}").get("Contents", [])
-            listed += [o["Key"] for o in contents]
+        for prefix in (f"originals/{ticket['id']}", f"public/i/{short}", f"private/i/{short}"):
+            listed += [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
         return listed
 
     assert len(keys()) == 4  # served copy + 3 thumbnails; the original is gone once processed

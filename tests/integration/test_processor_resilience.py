@@ -10,17 +10,14 @@ import pytest
 
 from scripts.stack import Stack
 from tests.conftest import make_jpeg
+from tests.http_api import image_objects
 from tests.integration.conftest import Api
 
 pytestmark = pytest.mark.integration
 
 
 def objects_of(aws_clients: dict[str, Any], image_id: str) -> list[str]:
-    keys: list[str] = []
-    for prefix in ("originals/", "files/", "thumbs/"):
-        listed = aws_clients["s3"].list_objects_v2(Bucket="chitram-images", Prefix=prefix + image_id)
-        keys += [item["Key"] for item in listed.get("Contents", [])]
-    return sorted(keys)
+    return image_objects(aws_clients, image_id)
 
 
 def s3_event(key: str) -> str:

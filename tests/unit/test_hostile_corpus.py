@@ -8,6 +8,7 @@ runs by default; the large files (``fast=False``) are marked slow. Time and memo
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import pytest
 
@@ -29,18 +30,40 @@ def _params() -> list[object]:
     ]
 
 
-def _run(item: HostileFile) -> imaging.ProcessedImage | InvalidImage:
+def _run(data: bytes) -> imaging.ProcessedImage | InvalidImage:
     settings = Settings.from_env({})
     try:
-        return imaging.process(item.data, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
+        return imaging.process(data, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
     except InvalidImage as exc:
         return exc
 
 
+_ENDINGS: dict[str, Callable[[bytes], bool]] = {
+    "PNG": lambda data: data.endswith(b"IEND\xae\x42\x60\x82"),
+    "GIF": lambda data: data.endswith(b"\x3b"),
+    "JPEG": lambda data: data.endswith(b"\xff\xd9"),
+    "WEBP": lambda data: int.from_bytes(data[4:8], "little") + 8 == len(data),
+}
+
+
 @pytest.mark.parametrize("name", _params())
-def test_hostile_file_ends_as_a_rejection_or_a_result(name: str) -> None:
-    outcome = _run(_corpus()[name])
-    assert isinstance(outcome, imaging.ProcessedImage | InvalidImage)
+def test_hostile_file_ends_as_a_clean_rejection_or_a_correct_result(name: str) -> None:
+    item = _corpus()[name]
+    outcome = _run(item.data)
+    if isinstance(outcome, InvalidImage):
+        assert item.expect in (hostile_corpus.REJECT, hostile_corpus.EITHER), f"refused: {outcome.reason}"
+        assert not item.reasons or outcome.reason in item.reasons, outcome.reason
+        return
+    assert item.expect in (hostile_corpus.ACCEPT, hostile_corpus.EITHER), "accepted a file that must be refused"
+    served = outcome.served.data
+    for rendition in (outcome.served, *outcome.thumbnails.values()):
+        for payload in item.forbidden:
+            assert payload not in rendition.data, f"{payload!r} left in a stored file"
+    assert _ENDINGS[outcome.format](served), "bytes after the image's end are served"
+    again = _run(served)
+    assert isinstance(again, imaging.ProcessedImage), "the served copy is itself refused"
+    assert (again.format, again.width, again.height) == (outcome.format, outcome.width, outcome.height)
+    assert again.served.data == served, "scrubbing the served copy again changes it"
 
 
 def test_corpus_names_and_filenames_are_unique_and_nonempty() -> None:

@@ -474,7 +474,7 @@ def test_image_at_exactly_max_pixels_is_accepted() -> None:
 def test_every_pillow_exception_becomes_invalid_image(
     monkeypatch: pytest.MonkeyPatch, error: BaseException, reason: RejectReason
 ) -> None:
-    def failing_open(data: bytes, fmt: str) -> Image.Image:
+    def failing_open(data: bytes, fmt: str, deadline: float) -> Image.Image:
         raise error
 
     monkeypatch.setattr(pipeline, "_open", failing_open)

@@ -9,7 +9,9 @@ from chalicelib.api import presenters
 from chalicelib.records import Image
 from chalicelib.services.images import OwnerLinks, UploadTicket, Viewer
 
-THUMBS = {r.name: f"thumbs/abc/{r.name}.jpg" for r in catalog.RENDITIONS}
+# A record's ``thumbnails`` holds the thumbnail renditions; a display rendition has its own field (display_key).
+THUMBNAILS = [r for r in catalog.RENDITIONS if r.kind == "thumbnail"]
+THUMBS = {r.name: f"thumbs/abc/{r.name}.jpg" for r in THUMBNAILS}
 
 
 def image(**overrides: Any) -> Image:
@@ -33,7 +35,7 @@ def image(**overrides: Any) -> Image:
 def test_a_ready_image_links_its_file_and_every_rendition_through_the_api() -> None:
     body = presenters.describe(image())
     assert body["url"] == "/api/v1/images/abc/file"
-    assert body["thumbnails"] == {r.name: f"/api/v1/images/abc/thumbnail?size={r.name}" for r in catalog.RENDITIONS}
+    assert body["thumbnails"] == {r.name: f"/api/v1/images/abc/thumbnail?size={r.name}" for r in THUMBNAILS}
     assert body["thumbnail_url"] == f"/api/v1/images/abc/thumbnail?size={catalog.DEFAULT_THUMBNAIL_SIZE}"
     assert body["thumbnail_ready"] is True
     assert "delete_token_hash" not in body

@@ -68,9 +68,12 @@ function defaultMessage(status) {
 
 export const NETWORK_ERROR_MESSAGE = "Could not reach the server. Check your connection and try again.";
 
-/** An absolute URL for an API path (the API returns paths such as /api/v1/images/{id}/file). */
+/**
+ * An absolute URL for an API path (the API returns paths such as /api/v1/images/{id}/file). Behind the edge or
+ * CloudFront API_BASE is "" (the API is this origin's /api/), and links people copy must still be absolute.
+ */
 export function apiUrl(path) {
-  return /^https?:\/\//.test(path) ? path : `${API_BASE}${path}`;
+  return /^https?:\/\//.test(path) ? path : new URL(`${API_BASE}${path}`, window.location.href).href;
 }
 
 async function request(method, path, { json, headers = {}, auth = true, signal } = {}) {

@@ -75,6 +75,7 @@ const REJECT_REASONS = {
   TRUNCATED: "The image file is incomplete (it was cut off).",
   CORRUPT: "The image file is damaged and cannot be read.",
   TOO_MANY_PIXELS: "The image has too many pixels to process.",
+  TOO_COMPLEX: "The image is built in a way that would take too long to process (too many scans, frames or parts).",
 };
 
 export function rejectReasonText(reason) {
@@ -104,11 +105,13 @@ export function copyButton(label, getText, status) {
     {
       type: "button",
       class: "button button-small",
-      onclick: async () => {
+      onclick: async (event) => {
+        const button = event.currentTarget; // gone once the handler awaits
         const text = getText();
         try {
           await navigator.clipboard.writeText(text);
           status.textContent = `${label} copied.`;
+          confirmCopied(button);
         } catch {
           // Clipboard access can be refused (permissions, insecure origins): select the text instead.
           status.textContent = "Press Ctrl+C (⌘C) to copy the selected text.";
@@ -117,6 +120,19 @@ export function copyButton(label, getText, status) {
     },
     "Copy",
   );
+}
+
+/** The button itself says it worked for a moment (the status line is for screen readers). */
+function confirmCopied(button) {
+  if (!button) return;
+  if (!button.dataset.copied) button.dataset.label = button.textContent;
+  button.textContent = "Copied ✓";
+  button.dataset.copied = "true";
+  clearTimeout(button.copiedTimer);
+  button.copiedTimer = setTimeout(() => {
+    button.textContent = button.dataset.label || "Copy";
+    delete button.dataset.copied;
+  }, 2000);
 }
 
 export function labelled(button, label) {

@@ -67,14 +67,23 @@ function nearViewport(node) {
 function tile(image) {
   const name = image.filename || "Untitled";
   const listed = image.thumbnails?.[String(TILE_SIZE)];
-  const src = listed ? apiUrl(listed) : thumbnailUrl(image.id, TILE_SIZE);
+  // The CDN's stable rendition links when there are any (a view never reaches the API), else the API route.
+  const cdn = image.links?.thumbnails || {};
+  const src = cdn[String(TILE_SIZE)] || (listed ? apiUrl(listed) : thumbnailUrl(image.id, TILE_SIZE));
+  const sharp = Object.keys(cdn)
+    .map(Number)
+    .filter((size) => size > TILE_SIZE)
+    .sort((a, b) => a - b)[0];
+  const img = thumbnail(src, name, { className: "thumb", width: TILE_PX, height: TILE_PX });
+  // High-density screens get the next rendition up; the tile's box is reserved either way (width/height + CSS).
+  if (cdn[String(TILE_SIZE)] && sharp) img.srcset = `${cdn[String(TILE_SIZE)]} 1x, ${cdn[String(sharp)]} 2x`;
   return el(
     "li",
     {},
     el(
       "a",
       { class: "tile", href: `image.html?id=${encodeURIComponent(image.id)}` },
-      thumbnail(src, name, { className: "thumb", width: TILE_PX, height: TILE_PX }),
+      img,
       el("span", { class: "tile-caption" }, name, el("small", {}, formatDimensions(image.width, image.height))),
     ),
   );

@@ -23,6 +23,12 @@ const input = $("#file-input");
 const list = $("#upload-list");
 const section = $("#uploads");
 const summary = $("#uploads-summary");
+const uploads = new Map(); // every item this page has shown, by key (for "Copy all links")
+// "Copy all links" for a batch: one line per ready upload, confirmed on the button and in the summary line.
+const copyAll = labelled(copyButton("All links", () => allLinks(), summary), "Copy all links");
+copyAll.textContent = "Copy all links";
+copyAll.hidden = true;
+summary.after(copyAll);
 const rows = new Map();
 let lastBatch = [];
 
@@ -145,6 +151,7 @@ function rowFor(item) {
 }
 
 function render(item) {
+  uploads.set(item.key, item);
   const row = rowFor(item);
   row.node.dataset.state = item.state;
   if (item.state === STATES.READY) renderLastBatch();
@@ -177,7 +184,10 @@ function renderActions(item, row) {
   if (item.state === STATES.READY) {
     row.actions.append(
       el("a", { class: "button button-small button-primary", href: `image.html?id=${encodeURIComponent(item.imageId)}` }, "Open share page"),
-      labelled(copyButton("Link", () => imagePageUrl(item.imageId), row.status), `Copy the link to ${item.file.name}`),
+      labelled(
+        copyButton("Link", () => item.image?.links?.page || imagePageUrl(item.imageId), row.status),
+        `Copy the link to ${item.file.name}`,
+      ),
     );
   } else if (item.canRetry) {
     row.actions.append(el("button", { type: "button", class: "button button-small", onclick: () => queue.retry(item) }, "Retry"));
@@ -200,6 +210,15 @@ function renderSummary() {
   if (counts.ready) parts.push(`${counts.ready} ready`);
   if (counts.failed) parts.push(`${counts.failed} not uploaded`);
   summary.textContent = parts.join(" · ");
+  copyAll.hidden = counts.ready < 2;
+}
+
+/** Every ready upload's direct link (its page link if it has none, e.g. a private image), one per line. */
+function allLinks() {
+  return [...uploads.values()]
+    .filter((item) => item.state === STATES.READY && item.imageId)
+    .map((item) => item.image?.links?.direct || item.image?.links?.page || imagePageUrl(item.imageId))
+    .join("\n");
 }
 
 // --- after a reload: resume unfinished large uploads, and show the last batch's links and delete tokens -------

@@ -6,7 +6,7 @@
  * Handles the not-found, pending (polls until processed) and rejected states.
  */
 
-import { ApiError, deleteImage, fileUrl, getImage, previewUrl } from "../api.js";
+import { ApiError, deleteImage, fileUrl, getImage, previewUrl, thumbnailUrl } from "../api.js";
 import { THUMBNAIL_SIZES } from "../facts.js";
 import { initNav, showNotice } from "../nav.js";
 import { findUpload, forgetUpload, markTokenShown } from "../uploads-store.js";
@@ -30,7 +30,8 @@ import {
 initNav("");
 
 const view = $("#view");
-const id = new URLSearchParams(window.location.search).get("id") || "";
+// image.html?id=… or a share page /{short_id}, which the API renders with data-image-id for this script.
+const id = new URLSearchParams(window.location.search).get("id") || view.dataset.imageId || "";
 
 function setTitle(text) {
   document.title = `${text} — Chitram`;
@@ -200,7 +201,8 @@ function showReady(image) {
 function fullSizeHref(image) {
   // A format browsers cannot show (HEIC) has a display rendition: that is what the page links to.
   const owned = image.owner_links?.display || image.owner_links?.file;
-  return image.visibility === "private" ? owned || null : fileUrl(image.id);
+  const shared = image.links?.display || image.links?.direct || fileUrl(image.id);
+  return image.visibility === "private" ? owned || null : shared;
 }
 
 function fullSizeLink(image, attributes, ...children) {
@@ -235,15 +237,33 @@ function shareSection(image, copyStatus) {
     );
     return section;
   }
-  const direct = fileUrl(image.id);
   const alt = image.filename || "Uploaded image";
+  const links = image.links || {};
+  // Stable CDN links (they never expire); images without them fall back to the API's routes.
+  const page = links.page || imagePageUrl(image.id);
+  const direct = links.direct || fileUrl(image.id);
+  const embed = embedRendition(image);
   section.append(
-    copyField("Page link", imagePageUrl(image.id), copyStatus),
     copyField("Direct link", direct, copyStatus),
-    copyField("Markdown", `![${markdownText(alt)}](${direct})`, copyStatus),
-    copyField("HTML", htmlEmbed(direct, alt, image), copyStatus),
+    copyField("Page link", page, copyStatus),
+    copyField("Markdown", `[![${markdownText(alt)}](${embed.src})](${page})`, copyStatus),
+    copyField("HTML", htmlEmbed(embed, alt, page), copyStatus),
+    copyField("BBCode", `[url=${page}][img]${embed.src}[/img][/url]`, copyStatus),
   );
   return section;
+}
+
+/** What a snippet embeds: the 600 px rendition at its real size (never the original's pixel size). */
+function embedRendition(image) {
+  const longest = 600;
+  const src = image.links?.thumbnails?.[String(longest)] || thumbnailUrl(image.id, longest);
+  const side = Math.max(image.width || 0, image.height || 0);
+  const scale = side > longest ? longest / side : 1;
+  return {
+    src,
+    width: image.width ? Math.max(1, Math.round(image.width * scale)) : null,
+    height: image.height ? Math.max(1, Math.round(image.height * scale)) : null,
+  };
 }
 
 /** The owner's switch: who may see the image. */
@@ -266,11 +286,11 @@ function markdownText(text) {
   return text.replace(/[[\]\\]/g, "\\$&");
 }
 
-function htmlEmbed(src, alt, image) {
+function htmlEmbed(embed, alt, page) {
   const escape = (text) =>
     String(text).replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]);
-  const size = image.width && image.height ? ` width="${image.width}" height="${image.height}"` : "";
-  return `<img src="${escape(src)}" alt="${escape(alt)}"${size}>`;
+  const size = embed.width && embed.height ? ` width="${embed.width}" height="${embed.height}"` : "";
+  return `<a href="${escape(page)}"><img src="${escape(embed.src)}" alt="${escape(alt)}"${size}></a>`;
 }
 
 function tokenBox(token, status) {
