@@ -105,11 +105,12 @@ class Var:
         """Raise ``SettingsError`` naming the variable when ``value`` is outside its bounds or choices."""
         if isinstance(value, int):
             low, high = self.minimum, self.maximum
+            if low is not None and high is not None and not low <= value <= high:
+                raise SettingsError(f"{self.env} must be between {low} and {high}, got {value}")
             if low is not None and value < low:
                 raise SettingsError(f"{self.env} must be >= {low}, got {value}")
             if high is not None and value > high:
-                bound = f"between {low} and {high}" if low is not None else f"<= {high}"
-                raise SettingsError(f"{self.env} must be {bound}, got {value}")
+                raise SettingsError(f"{self.env} must be <= {high}, got {value}")
         if self.choices and value not in self.choices:
             allowed = " or ".join(map(repr, self.choices)) if len(self.choices) == 2 else f"one of {list(self.choices)}"
             raise SettingsError(f"{self.env} must be {allowed}, got {value!r}")

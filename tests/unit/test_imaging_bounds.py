@@ -13,7 +13,7 @@ import re
 import struct
 import time
 import zlib
-from typing import Any
+from collections.abc import Mapping
 
 import pytest
 from PIL import Image
@@ -24,11 +24,6 @@ from chalicelib.imaging import bounds
 from tests.conftest import FIXTURES
 
 MAX_BYTES, MAX_PIXELS = 50 * 1024 * 1024, 50_000_000
-
-
-def frame_count(im: Any) -> int:
-    """Frames of an opened image (``n_frames`` exists on the multi-frame plugins only)."""
-    return int(im.n_frames)
 
 
 def run(data: bytes, **kwargs: float) -> imaging.ProcessedImage:
@@ -153,23 +148,22 @@ def test_the_deadline_reader_reads_normally_before_the_deadline() -> None:
 # --- animations and chunk counts ----------------------------------------------------------------------------
 
 
-def _frames(count: int, fmt: str, size: tuple[int, int] = (8, 8), **params: Any) -> bytes:
+def _frames(count: int, fmt: str, size: tuple[int, int] = (8, 8), params: Mapping[str, object] | None = None) -> bytes:
     seq = [Image.new("RGB", size, (i % 2 * 255, 0, 0)) for i in range(count)]
-    if fmt == "GIF":
-        params["optimize"] = False
+    params = {**(params or {}), **({"optimize": False} if fmt == "GIF" else {})}
     return encode(seq[0], fmt, save_all=True, append_images=seq[1:], duration=20, loop=0, **params)
 
 
 @pytest.mark.parametrize(("fmt", "params"), [("GIF", {}), ("PNG", {}), ("WEBP", {"lossless": True})])
-def test_an_animation_past_the_frame_bound_is_too_complex(fmt: str, params: dict[str, Any]) -> None:
-    assert rejection(_frames(bounds.MAX_FRAMES + 1, fmt, **params)) is RejectReason.TOO_COMPLEX
+def test_an_animation_past_the_frame_bound_is_too_complex(fmt: str, params: dict[str, object]) -> None:
+    assert rejection(_frames(bounds.MAX_FRAMES + 1, fmt, params=params)) is RejectReason.TOO_COMPLEX
 
 
 @pytest.mark.parametrize(("fmt", "params"), [("GIF", {}), ("PNG", {}), ("WEBP", {"lossless": True})])
-def test_an_animation_keeps_its_frames_in_the_served_copy(fmt: str, params: dict[str, Any]) -> None:
-    result = run(_frames(12, fmt, **params))
+def test_an_animation_keeps_its_frames_in_the_served_copy(fmt: str, params: dict[str, object]) -> None:
+    result = run(_frames(12, fmt, params=params))
     with Image.open(io.BytesIO(result.served.data)) as served:
-        assert frame_count(served) == 12
+        assert getattr(served, "n_frames", 1) == 12
 
 
 def test_a_png_with_thousands_of_chunks_is_too_complex() -> None:
@@ -225,7 +219,7 @@ def test_png_exif_keeps_only_the_orientation() -> None:
 @pytest.mark.parametrize(
     ("fmt", "params"), [("PNG", {}), ("GIF", {}), ("WEBP", {"quality": 80}), ("JPEG", {"quality": 80})]
 )
-def test_bytes_after_the_image_end_are_not_served(fmt: str, params: dict[str, Any]) -> None:
+def test_bytes_after_the_image_end_are_not_served(fmt: str, params: dict[str, object]) -> None:
     image = encode(photo() if fmt != "GIF" else photo().convert("P"), fmt, **params)
     result = run(image + HTML)
     assert HTML not in result.served.data
@@ -239,7 +233,7 @@ def test_gif_comment_extensions_are_dropped_and_the_loop_kept() -> None:
     result = run(animated[:at] + comment + animated[at:])
     assert b"48.8584" not in result.served.data
     with Image.open(io.BytesIO(result.served.data)) as served:
-        assert frame_count(served) == 3
+        assert getattr(served, "n_frames", 1) == 3
         assert served.info.get("loop") == 0
 
 
@@ -273,7 +267,7 @@ def test_bytes_that_start_no_block_after_a_frame_end_the_gif() -> None:
     second = animated.index(b"\x21\xf9", animated.index(b"\x2c"))  # the second frame's graphic control
     result = run(animated[:second] + b"\x00junk" + animated[second:])
     with Image.open(io.BytesIO(result.served.data)) as served:
-        assert frame_count(served) == 1
+        assert getattr(served, "n_frames", 1) == 1
     assert b"junk" not in result.served.data
 
 
@@ -300,4 +294,4 @@ def test_a_gif_cut_inside_a_later_frame_serves_the_complete_frames() -> None:
     animated = _frames(3, "GIF", size=(16, 16))
     result = run(animated[:-4])
     with Image.open(io.BytesIO(result.served.data)) as served:
-        assert frame_count(served) == 2
+        assert getattr(served, "n_frames", 1) == 2
