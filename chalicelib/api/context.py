@@ -19,6 +19,7 @@ from typing import Any
 from chalice.app import Request
 
 from chalicelib import composition
+from chalicelib.api import bodies
 from chalicelib.api.scopes import check_scope
 from chalicelib.auth.api_tokens import looks_like_api_token
 from chalicelib.auth.providers import Principal
@@ -27,6 +28,8 @@ from chalicelib.services.images import Viewer
 
 # A JWT is a few hundred bytes; anything far longer is junk we should not spend a parser on.
 MAX_TOKEN_CHARS = 8192
+# Delete tokens are 256-bit secrets, but every guess is still bounded per source, on every route that takes one.
+DELETE_TOKEN_ATTEMPTS_PER_MINUTE = 60
 
 
 def request_id(request: Request) -> str | None:
@@ -97,3 +100,16 @@ def require_user(request: Request) -> Viewer:
     if current.user_id is None:
         raise AuthenticationRequired()
     return current
+
+
+def delete_token(request: Request) -> str | None:
+    """The delete token a request presents (``X-Delete-Token`` or ``?delete_token=``), counted as one guess.
+
+    Every route that accepts a delete token reads it here, so the per-source bound on guesses covers them all. The
+    guess is counted before the token is checked: once over the limit even the right token gets 429, so a guesser
+    learns nothing more.
+    """
+    token = request.headers.get("x-delete-token") or bodies.query(request, "delete_token")
+    if token:
+        composition.rate_limiter().hit("delete-token", source_ip(request), DELETE_TOKEN_ATTEMPTS_PER_MINUTE, 60)
+    return token

@@ -17,7 +17,6 @@ from chalicelib.settings import Settings, get_settings
 images_api = Blueprint(__name__)
 
 # Requests presenting a delete token, per source address a minute (honest bulk deletes stay well under it).
-DELETE_TOKEN_ATTEMPTS_PER_MINUTE = 60
 
 
 def _check_upload_rate(source_ip: str) -> None:
@@ -112,15 +111,8 @@ def get_thumbnail(image_id: str) -> Response:
 @handles_errors
 def delete_image(image_id: str) -> Response:
     request = images_api.current_request
-    token = request.headers.get("x-delete-token") or bodies.query(request, "delete_token")
-    viewer = context.viewer(request)
-    if token:
-        # Delete tokens are 256-bit secrets, but every guess is still bounded per source (counted before the
-        # check, so a guesser learns nothing more once over the limit).
-        composition.rate_limiter().hit(
-            "delete-token", viewer.source_ip or "unknown", DELETE_TOKEN_ATTEMPTS_PER_MINUTE, 60
-        )
-    composition.image_service().delete(image_id, viewer=viewer, delete_token=token)
+    token = context.delete_token(request)
+    composition.image_service().delete(image_id, viewer=context.viewer(request), delete_token=token)
     return Response(body="", status_code=204)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice.app import Blueprint, Response
 
 from chalicelib import composition
-from chalicelib.api import bodies, context
+from chalicelib.api import context
 from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
 from chalicelib.settings import Settings
@@ -17,7 +17,7 @@ integrity_api = Blueprint(__name__)
 @handles_errors
 def verify_image(image_id: str) -> Response:
     request = integrity_api.current_request
-    token = request.headers.get("x-delete-token") or bodies.query(request, "delete_token")
+    token = context.delete_token(request)
     report = composition.integrity_service().verify(image_id, viewer=context.viewer(request), delete_token=token)
     return json_response(report.to_json())
 

@@ -6,7 +6,7 @@ OpenAPI document. The {id} routes take the owner's bearer token or, for anonymou
 
 from __future__ import annotations
 
-from chalice.app import Blueprint, Request, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib import composition
 from chalicelib.api import bodies, context
@@ -16,10 +16,6 @@ from chalicelib.settings import Settings, get_settings
 from chalicelib.storage import StoredPart
 
 large_uploads_api = Blueprint(__name__)
-
-
-def _delete_token(request: Request) -> str | None:
-    return request.headers.get("x-delete-token") or bodies.query(request, "delete_token")
 
 
 def describe_parts(parts: list[StoredPart]) -> list[dict[str, object]]:
@@ -68,7 +64,7 @@ def sign_multipart_parts(image_id: str) -> Response:
         image_id,
         bodies.json_object(request).get("parts"),
         viewer=context.viewer(request),
-        delete_token=_delete_token(request),
+        delete_token=context.delete_token(request),
     )
     return json_response(
         {
@@ -83,7 +79,7 @@ def sign_multipart_parts(image_id: str) -> Response:
 def list_multipart_parts(image_id: str) -> Response:
     request = large_uploads_api.current_request
     state = composition.multipart_service().state(
-        image_id, viewer=context.viewer(request), delete_token=_delete_token(request)
+        image_id, viewer=context.viewer(request), delete_token=context.delete_token(request)
     )
     return json_response(
         {
@@ -105,7 +101,7 @@ def complete_multipart_upload(image_id: str) -> Response:
     request = large_uploads_api.current_request
     body = bodies.json_object(request) if request.raw_body else {}
     image = composition.multipart_service().complete(
-        image_id, body.get("parts"), viewer=context.viewer(request), delete_token=_delete_token(request)
+        image_id, body.get("parts"), viewer=context.viewer(request), delete_token=context.delete_token(request)
     )
     return json_response({"id": image.id, "status": image.status, "image_url": f"/api/v1/images/{image.id}"})
 
@@ -114,7 +110,9 @@ def complete_multipart_upload(image_id: str) -> Response:
 @handles_errors
 def abort_multipart_upload(image_id: str) -> Response:
     request = large_uploads_api.current_request
-    composition.multipart_service().abort(image_id, viewer=context.viewer(request), delete_token=_delete_token(request))
+    composition.multipart_service().abort(
+        image_id, viewer=context.viewer(request), delete_token=context.delete_token(request)
+    )
     return Response(body="", status_code=204)
 
 

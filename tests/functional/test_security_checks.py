@@ -17,7 +17,7 @@ import pytest
 from chalice.local import LambdaEventConverter
 from chalice.test import Client
 
-from chalicelib.api.images import DELETE_TOKEN_ATTEMPTS_PER_MINUTE
+from chalicelib.api.context import DELETE_TOKEN_ATTEMPTS_PER_MINUTE
 from scripts.redis_servers import RedisProcess, redis_servers
 from tests.functional.conftest import body
 from tests.functional.test_ownership import sign_up, upload
@@ -103,6 +103,31 @@ def test_delete_token_guessing_is_rate_limited_per_source(
     assert client.http.delete(url, headers={"X-Delete-Token": anonymous["delete_token"]}).status_code == 429
     monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", "203.0.113.5")
     assert client.http.delete(url, headers={"X-Delete-Token": anonymous["delete_token"]}).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/images/{image_id}/verify"),
+        ("GET", "/api/v1/images/{image_id}/multipart/parts"),
+        ("DELETE", "/api/v1/images/{image_id}/multipart"),
+    ],
+)
+def test_every_route_that_takes_a_delete_token_spends_the_same_guess_budget(
+    redis_node: RedisProcess, client: Client, monkeypatch: pytest.MonkeyPatch, method: str, path: str
+) -> None:
+    anonymous = upload(client)
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", "198.51.100.77")
+    url = path.replace("{image_id}", anonymous["id"])
+    codes = [
+        client.http.request(method, url, headers={"X-Delete-Token": f"guess-{i}"}, body=b"").status_code
+        for i in range(DELETE_TOKEN_ATTEMPTS_PER_MINUTE)
+    ]
+    assert 429 not in codes
+    assert all(400 <= code < 500 for code in codes), codes
+    # The budget is per source, not per route: guessing elsewhere used up the delete route's too.
+    right = {"X-Delete-Token": anonymous["delete_token"]}
+    assert client.http.delete(f"/api/v1/images/{anonymous['id']}", headers=right).status_code == 429
 
 
 def test_no_secret_reaches_the_logs(client: Client, caplog: pytest.LogCaptureFixture) -> None:
