@@ -102,8 +102,9 @@ class Processor:
             return self._reject(image, key, RejectReason.TOO_LARGE, now)
         except InvalidImage as exc:
             return self._reject(image, key, exc.reason, now)
-        if image.expected_sha256 and processed.sha256 != image.expected_sha256:
-            # The uploader declared other bytes (a store that does not enforce checksums let these through).
+        if image.expected_sha256 and processed.original_sha256 != image.expected_sha256:
+            # The uploader declared other bytes (a store that does not enforce checksums let these through). The
+            # declaration is of the upload as sent, not of the served copy (location scrubbed away, so it differs).
             return self._reject(image, key, RejectReason.CHECKSUM_MISMATCH, now)
 
         attempted: list[Image] = []

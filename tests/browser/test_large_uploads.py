@@ -149,6 +149,8 @@ def test_a_batch_and_its_delete_tokens_survive_a_reload_and_copy_at_once(page: P
     expect(batch.locator("li")).to_have_count(2)
     expect(batch.locator(".batch-token")).to_have_count(2)
     batch.get_by_role("button", name=re.compile("Copy all")).click()
+    # The page records what it copied once the clipboard call has settled (asynchronously): wait for it.
+    expect(page.locator("body")).to_have_attribute("data-copied", re.compile("batch-0.jpg"))
     copied = page.evaluate("() => document.body.dataset.copied")
     assert "batch-0.jpg" in copied
     assert "batch-1.jpg" in copied

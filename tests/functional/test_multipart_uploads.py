@@ -215,6 +215,23 @@ def test_declared_checksum_that_the_bytes_do_not_match_ends_rejected(client: Cli
     assert (meta["status"], meta["reject_reason"]) == ("rejected", "CHECKSUM_MISMATCH")
 
 
+def test_declared_checksum_is_of_the_upload_as_sent_not_of_the_scrubbed_copy(client: Client) -> None:
+    """A file carrying a location is served without it (other bytes, another hash); the uploader declared the
+    hash of what it sent, and that must still match."""
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (52.0, 31.0, 12.0)}  # the GPS IFD: GPSLatitudeRef, GPSLatitude
+    out = io.BytesIO()
+    Image.frombytes("RGB", (1400, 1400), os.urandom(1400 * 1400 * 3)).save(out, "PNG", compress_level=0, exif=exif)
+    data = out.getvalue()
+    ticket = create(client, data, sha256=hashlib.sha256(data).hexdigest())
+    upload_parts(client, ticket, data, auth_of(ticket))
+    assert complete(client, ticket, auth_of(ticket)).status_code == 200
+    assert drain_queue() == []
+    meta = body(client.http.get(ticket["image_url"]))
+    assert meta["status"] == "ready", meta
+    assert meta["sha256"] != hashlib.sha256(data).hexdigest()  # published: the served (scrubbed) copy's hash
+
+
 @pytest.mark.parametrize(
     ("headers", "status", "code"),
     [
