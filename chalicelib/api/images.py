@@ -210,7 +210,7 @@ def _paths(settings: Settings, image_id: list[oa.Json]) -> oa.Json:
                     oa.header_param("X-Delete-Token", {"type": "string"}),
                     oa.query_param("delete_token", {"type": "string"}, "Alternative to the header"),
                 ],
-                "responses": {"204": {"description": "Deleted"}, **oa.error_responses(401, 403, 404)},
+                "responses": {"204": {"description": "Deleted"}, **oa.error_responses(401, 403, 404, 429)},
             },
         },
         "/api/v1/images/{image_id}/file": {

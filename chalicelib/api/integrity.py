@@ -37,7 +37,10 @@ def openapi_section(settings: Settings) -> oa.Section:
                 "get": {
                     "summary": "Re-read the stored objects and compare each SHA-256 with the one recorded (owner)",
                     "security": oa.OPTIONAL_BEARER,
-                    "responses": {"200": oa.json_response(report, "Report"), **oa.error_responses(401, 403, 404, 409)},
+                    "responses": {
+                        "200": oa.json_response(report, "Report"),
+                        **oa.error_responses(401, 403, 404, 409, 429),
+                    },
                 },
             }
         }

@@ -160,7 +160,7 @@ def openapi_section(settings: Settings) -> oa.Section:
                     "200": oa.json_response(
                         oa.object_schema({"parts": parts, "expires_at": {"type": "integer"}}), "Signed"
                     ),
-                    **oa.error_responses(400, 401, 403, 404, 409),
+                    **oa.error_responses(400, 401, 403, 404, 409, 429),
                 },
             },
             "get": {
@@ -170,7 +170,7 @@ def openapi_section(settings: Settings) -> oa.Section:
                     "200": oa.json_response(
                         oa.object_schema({"parts": parts, "part_size": {"type": "integer"}}), "Parts"
                     ),
-                    **oa.error_responses(401, 403, 404, 409),
+                    **oa.error_responses(401, 403, 404, 409, 429),
                 },
             },
         },
@@ -182,7 +182,7 @@ def openapi_section(settings: Settings) -> oa.Section:
                 "requestBody": {**oa.json_body(oa.object_schema({"parts": parts})), "required": False},
                 "responses": {
                     "200": oa.json_response(oa.object_schema({"id": {"type": "string"}}), "Completed; processing"),
-                    **oa.error_responses(400, 401, 403, 404, 409),
+                    **oa.error_responses(400, 401, 403, 404, 409, 429),
                 },
             },
         },
@@ -191,7 +191,7 @@ def openapi_section(settings: Settings) -> oa.Section:
             "delete": {
                 "summary": "Abort: drop every part and the pending record (idempotent)",
                 "security": oa.OPTIONAL_BEARER,
-                "responses": {"204": {"description": "Aborted"}, **oa.error_responses(401, 403, 409)},
+                "responses": {"204": {"description": "Aborted"}, **oa.error_responses(401, 403, 409, 429)},
             },
         },
     }

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib import storage
 from chalicelib.settings import Settings
 from scripts.stack import Stack
 from tests import multipart_client as mp
@@ -72,7 +73,9 @@ def test_verify_reports_a_mismatch_for_an_object_corrupted_behind_the_apis_back(
     assert {o["role"] for o in report.json()["objects"]} == {"file", "150", "300", "600"}
 
     bucket = Settings.from_env(stack.env()).bucket_name
-    served = aws_clients["s3"].list_objects_v2(Bucket=bucket, Prefix=f"files/{ticket['id']}")["Contents"][0]["Key"]
+    short_id = api.get(f"/api/v1/images/{ticket['id']}").json()["short_id"]
+    served = storage.served_key(storage.placement_prefix(public=True), short_id, "jpg")  # where the file lives
+    assert aws_clients["s3"].head_object(Bucket=bucket, Key=served)["ContentType"] == "image/jpeg"
     aws_clients["s3"].put_object(Bucket=bucket, Key=served, Body=b"bit rot", ContentType="image/jpeg")
     report = api.get(f"/api/v1/images/{ticket['id']}/verify", headers=headers).json()
     assert (report["result"], report["ok"]) == ("mismatch", False)
