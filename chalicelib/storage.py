@@ -34,7 +34,7 @@ from chalicelib.errors import FileTooLarge, ImageNotFound, StorageUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef, ObjectIdentifierTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -236,16 +236,20 @@ class Storage:
             raise StorageUnavailable() from exc
         return True
 
-    def read(self, key: str, *, max_bytes: int) -> bytes:
-        """The object's bytes; refuses to read more than ``max_bytes`` (the store may not enforce the policy)."""
+    def _get_object(self, key: str) -> GetObjectOutputTypeDef:
+        """``GetObject``, with a missing key as ``ImageNotFound`` and any other failure as ``StorageUnavailable``."""
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            return self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if _error_code(exc) in _MISSING_CODES:
                 raise ImageNotFound(key=key) from exc
             raise StorageUnavailable() from exc
         except BotoCoreError as exc:
             raise StorageUnavailable() from exc
+
+    def read(self, key: str, *, max_bytes: int) -> bytes:
+        """The object's bytes; refuses to read more than ``max_bytes`` (the store may not enforce the policy)."""
+        response = self._get_object(key)
         body = response["Body"]
         try:
             if response.get("ContentLength", 0) > max_bytes:
@@ -287,14 +291,7 @@ class Storage:
 
     def sha256_of(self, key: str, *, chunk_bytes: int = 1024 * 1024) -> str:
         """The hex SHA-256 of the object as stored now, read in chunks (never whole into memory)."""
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if _error_code(exc) in _MISSING_CODES:
-                raise ImageNotFound(key=key) from exc
-            raise StorageUnavailable() from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable() from exc
+        response = self._get_object(key)
         digest = hashlib.sha256()
         body = response["Body"]
         try:

@@ -25,6 +25,7 @@ from chalicelib.auth.api_tokens import looks_like_api_token
 from chalicelib.auth.providers import Principal
 from chalicelib.errors import AuthenticationRequired, InsufficientScope, InvalidToken
 from chalicelib.services.images import Viewer
+from chalicelib.settings import get_settings
 
 # A JWT is a few hundred bytes; anything far longer is junk we should not spend a parser on.
 MAX_TOKEN_CHARS = 8192
@@ -113,3 +114,9 @@ def delete_token(request: Request) -> str | None:
     if token:
         composition.rate_limiter().hit("delete-token", source_ip(request), DELETE_TOKEN_ATTEMPTS_PER_MINUTE, 60)
     return token
+
+
+def count_upload(request: Request) -> None:
+    """Count one upload request against the per-source upload limit (every route that starts an upload)."""
+    limit = get_settings().rate_limit_uploads_per_minute
+    composition.rate_limiter().hit("uploads", source_ip(request), limit, 60)

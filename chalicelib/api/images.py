@@ -19,11 +19,6 @@ images_api = Blueprint(__name__)
 # Requests presenting a delete token, per source address a minute (honest bulk deletes stay well under it).
 
 
-def _check_upload_rate(source_ip: str) -> None:
-    settings = get_settings()
-    composition.rate_limiter().hit("uploads", source_ip, settings.rate_limit_uploads_per_minute, 60)
-
-
 def _redirect(url: str) -> Response:
     """302 to a presigned GET. Every presign is a new URL, so without caching a browser would download a
     gallery's thumbnails again on every visit. The browser alone (``private``) may keep the redirect for half
@@ -41,7 +36,7 @@ def _page_body(page: Page) -> dict[str, Any]:
 def create_upload_url() -> Response:
     viewer = context.viewer(images_api.current_request)
     body = bodies.json_object(images_api.current_request)
-    _check_upload_rate(viewer.source_ip or "unknown")
+    context.count_upload(images_api.current_request)
     ticket = composition.image_service().request_upload(
         filename=body.get("filename"),
         content_type=body.get("content_type"),
@@ -58,7 +53,7 @@ def create_upload_url() -> Response:
 def upload_image() -> Response:
     request = images_api.current_request
     viewer = context.viewer(request)
-    _check_upload_rate(viewer.source_ip or "unknown")
+    context.count_upload(request)
     upload = parse_upload(
         bodies.raw_bytes(request),
         request.headers.get("content-type"),

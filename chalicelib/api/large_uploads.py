@@ -9,10 +9,10 @@ from __future__ import annotations
 from chalice.app import Blueprint, Response
 
 from chalicelib import composition
-from chalicelib.api import bodies, context
+from chalicelib.api import bodies, context, presenters
 from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
-from chalicelib.settings import Settings, get_settings
+from chalicelib.settings import Settings
 from chalicelib.storage import StoredPart
 
 large_uploads_api = Blueprint(__name__)
@@ -28,9 +28,7 @@ def create_multipart_upload() -> Response:
     request = large_uploads_api.current_request
     viewer = context.viewer(request)
     body = bodies.json_object(request)
-    composition.rate_limiter().hit(
-        "uploads", viewer.source_ip or "unknown", get_settings().rate_limit_uploads_per_minute, 60
-    )
+    context.count_upload(request)
     ticket = composition.multipart_service().create(
         filename=body.get("filename"),
         content_type=body.get("content_type"),
@@ -39,19 +37,7 @@ def create_multipart_upload() -> Response:
         visibility=body.get("visibility"),
         sha256=body.get("sha256"),
     )
-    return json_response(
-        {
-            "id": ticket.image.id,
-            "status": ticket.image.status,
-            "upload_id": ticket.upload_id,
-            "part_size": ticket.part_size,
-            "part_count": ticket.part_count,
-            "expires_at": ticket.expires_at,
-            "delete_token": ticket.delete_token,
-            "image_url": f"/api/v1/images/{ticket.image.id}",
-        },
-        status=201,
-    )
+    return json_response(presenters.multipart_ticket(ticket), status=201)
 
 
 @large_uploads_api.route(

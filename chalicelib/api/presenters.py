@@ -13,6 +13,7 @@ from chalicelib import catalog, delivery
 from chalicelib.auth.store import User
 from chalicelib.records import READY, Image, Page
 from chalicelib.services.images import OwnerLinks, UploadTicket, Viewer
+from chalicelib.services.multipart import MultipartTicket
 from chalicelib.settings import get_settings
 from chalicelib.storage import is_public_key
 
@@ -105,6 +106,20 @@ def upload_ticket(ticket: UploadTicket) -> dict[str, Any]:
         "id": ticket.image.id,
         "status": ticket.image.status,
         "upload": {"url": ticket.url, "fields": ticket.fields},
+        "expires_at": ticket.expires_at,
+        "delete_token": ticket.delete_token,
+        "image_url": image_path(ticket.image.id),
+    }
+
+
+def multipart_ticket(ticket: MultipartTicket) -> dict[str, Any]:
+    """The answer to ``POST /images/multipart``: the upload's plan and where the image will be."""
+    return {
+        "id": ticket.image.id,
+        "status": ticket.image.status,
+        "upload_id": ticket.upload_id,
+        "part_size": ticket.part_size,
+        "part_count": ticket.part_count,
         "expires_at": ticket.expires_at,
         "delete_token": ticket.delete_token,
         "image_url": image_path(ticket.image.id),
