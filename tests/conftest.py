@@ -29,6 +29,44 @@ OFFLINE_AWS_ENV = {
 }
 
 
+# --- parallel runs (``make test`` runs ``pytest -n 2 --dist loadgroup``) ---------------------------------------
+
+# Tests that talk to the session's running stack (the ``stack`` fixture below): one group, so a parallel run still
+# starts one stack and one chromium. These files start servers of their own instead and may run beside it.
+STACK_TIERS = ("tests/integration/", "tests/browser/", "tests/load/")
+OWN_SERVERS = (
+    "tests/integration/test_faults.py",
+    "tests/integration/test_run_command.py",
+    "tests/integration/test_redis_nodes.py",
+)
+
+
+def xdist_group(nodeid: str) -> str:
+    """The unit a parallel run hands to one worker: the shared stack's tests, the packaging tier (one
+    ``make package``), else the test's module (module fixtures are made once)."""
+    path = nodeid.split("::", 1)[0]
+    if path.startswith(STACK_TIERS) and path not in OWN_SERVERS:
+        return "stack"
+    if path.startswith("tests/packaging/"):
+        return "packaging"
+    return path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` by ``xdist_group`` above. (pytest-xdist 3.8's own loadgroup reads ``xdist_group``
+    marks by renaming test ids, which pytest 9 no longer allows: every test became its own group.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class TierScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid)
+
+    return TierScheduling(config, log)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _reused_botocore_sessions() -> Iterator[None]:
     """PynamoDB's botocore sessions reused while the AWS environment is the same, instead of one per connection.
