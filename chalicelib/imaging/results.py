@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -30,3 +30,5 @@ class ProcessedImage:
     # What browsers are shown for a format they cannot display (HEIC) or may not (AVIF); None for the others.
     display: Rendition | None = None
     original_sha256: str = ""  # of the upload as received (integrity checks; never published)
+    # Each thumbnail in the catalog's companion formats (``catalog.thumbnail_companions()``), by size then extension.
+    companions: dict[int, dict[str, Rendition]] = field(default_factory=dict)
