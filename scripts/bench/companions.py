@@ -155,11 +155,32 @@ def report(cells: dict[tuple[str, str, int], Cell]) -> None:
         print(f"| {label} | {cpu:.1f} | {size_b:,.0f} |")
 
 
+def end_to_end(repeat: int) -> None:
+    """``imaging.process`` as the processor runs it, with the companions and without (``companions=()``)."""
+    from chalicelib import imaging
+
+    print("\nEnd to end (`imaging.process`: checks, decode, thumbnails, served copy, hashes), per upload:\n")
+    print("| input | CPU ms without companions | CPU ms with | with / without |")
+    print("|---|---:|---:|---:|")
+    for name in INPUTS[:2]:
+        data = (FIXTURES / name).read_bytes()
+        timings: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(repeat + 1):
+            for with_companions in (False, True):
+                companions = None if with_companions else ()
+                cpu = time.process_time()
+                imaging.process(data, max_bytes=1 << 28, max_pixels=100_000_000, companions=companions)
+                timings[with_companions].append((time.process_time() - cpu) * 1000)
+        without, with_ = (statistics.median(timings[k][1:]) for k in (False, True))
+        print(f"| {name} | {without:.1f} | {with_:.1f} | {with_ / without:.2f}x |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     report(run(args.repeat))
+    end_to_end(args.repeat)
 
 
 if __name__ == "__main__":
