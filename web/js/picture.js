@@ -1,5 +1,5 @@
 /**
- * Thumbnails as <picture>: one <source> per companion encoding the image has (AVIF, WebP: /config.js's
+ * Thumbnails as <picture>: one <source> per companion encoding the image has (the formats /config.js lists in
  * THUMBNAIL_COMPANIONS, best first, so a browser takes the smallest type it can show), each with a `srcset` of
  * every thumbnail width (150/300/600 on the longest side) and the page's `sizes`, so a 2× screen gets the next
  * rendition up; then the <img> with the thumbnail itself (JPEG, or WebP for images with alpha), which every
