@@ -13,7 +13,7 @@ import { THUMBNAIL_COMPANIONS } from "./facts.js";
 import { el } from "./ui.js";
 
 /** The pixel width of the rendition whose longest side is `longest` (renditions never upscale). */
-function renditionWidth(image, longest) {
+export function renditionWidth(image, longest) {
   const width = Number(image.width) || 0;
   const height = Number(image.height) || 0;
   const side = Math.max(width, height);

@@ -10,7 +10,7 @@ import { ApiError, deleteImage, fileUrl, getImage, previewUrl, thumbnailUrl } fr
 import { THUMBNAIL_SIZES } from "../facts.js";
 import { isSignedIn } from "../auth.js";
 import { initNav, showNotice } from "../nav.js";
-import { picture } from "../picture.js";
+import { picture, renditionWidth } from "../picture.js";
 import { findUpload, forgetUpload, markTokenShown } from "../uploads-store.js";
 import { visibilitySelect, visibilityText } from "../visibility.js";
 import {
@@ -227,10 +227,11 @@ function previewSrc(image) {
   return image.links?.thumbnails?.[largest] || previewUrl(image, Number(largest));
 }
 
-/** The preview's <picture>: AVIF/WebP sources at every width; the column is the page's width on phones, about
- * three fifths of the 1120 px container elsewhere (the largest thumbnail, 600 px, is the most there is). */
+/** The preview's <picture>: AVIF/WebP sources at every width. The preview is shown at the largest thumbnail's
+ * own width (its CSS width is auto, so `sizes` *is* its width), or the viewport's where that is narrower. */
 function previewPicture(image, img) {
-  return picture(image, img, "(max-width: 760px) 100vw, 640px");
+  const shown = renditionWidth(image, Math.max(...THUMBNAIL_SIZES)) || Math.max(...THUMBNAIL_SIZES);
+  return picture(image, img, `(max-width: ${shown}px) 100vw, ${shown}px`);
 }
 
 /** The public route for public and unlisted images; for a private one only its owner's presigned link works. */
