@@ -98,7 +98,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--package", type=Path, default=ROOT / "build" / "package")
+    parser.add_argument("--quick", action="store_true", help="`make bench-quick`: 3 runs, no eager case or module list")
     args = parser.parse_args()
+    if args.quick:
+        args.runs = 3
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -119,7 +122,8 @@ def main() -> int:
         if have_package:
             cases["api, no bytecode"] = (API, env_slow, cwd)
             cases["processor, no bytecode"] = (PROCESSOR, env_slow, cwd)
-        cases["api, eager"] = (EAGER, environment(None, work / "pycache"), ROOT)
+        if not args.quick:
+            cases["api, eager"] = (EAGER, environment(None, work / "pycache"), ROOT)
         cases["deps floor"] = (FLOOR, env, cwd)
 
         for code, case_env, case_cwd in cases.values():  # warm the page cache (and the working tree's bytecode)
@@ -141,13 +145,14 @@ def main() -> int:
             if name == "bare":
                 continue
             over[name] = (statistics.median(wall[name]) - bare_wall, statistics.median(cpu[name]) - bare_cpu)
-            modules = ", ".join(loaded(code, case_env, case_cwd))
+            modules = "" if args.quick else ", ".join(loaded(code, case_env, case_cwd))
             print(f"{name:<24} {over[name][0]:12.0f} ms {over[name][1]:11.0f} ms  {modules}")
     if "api, no bytecode" in over:
         for name in GOALS_MS:
             ratio = over[name][1] / over[f"{name}, no bytecode"][1]
             print(f"{name}: with bytecode / without (CPU over bare): {ratio:.2f}x")
-    print(f"api vs api-eager (CPU over bare): {over['api'][1] / over['api, eager'][1]:.2f}x")
+    if "api, eager" in over:
+        print(f"api vs api-eager (CPU over bare): {over['api'][1] / over['api, eager'][1]:.2f}x")
     floor = over["deps floor"][1]
     for name, goal in GOALS_MS.items():
         value = over[name][1]
