@@ -92,6 +92,9 @@ clean:  ## remove the virtualenv, caches and build output
 bench: $(STAMP) check-system  ## run the benchmarks in scripts/bench (ratios against baselines; see docs/benchmarks.md)
 	@dpkg -s libvips42 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvips42 >/dev/null; }
 	$(PY) scripts/bench/thumbnails.py --write-docs
+	$(PY) scripts/bench/upload_cost.py --write-docs
+	$(PY) scripts/bench/package_size.py
+	$(PY) scripts/bench/cold_start.py
 	$(PY) scripts/bench/ring.py
 	$(PY) scripts/bench/cache_read.py
 

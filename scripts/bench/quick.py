@@ -5,7 +5,8 @@
 Measured here: thumbnails (a short run of ``scripts/bench/thumbnails.py``: the real phone JPEGs, the dense
 restart-marker file and the 24 MP file, median of 3, peak RSS of ours at 24 MP), cold start
 (``cold_start.py --quick``: the built package as Lambda unzips it, 3 runs) and the package sizes
-(``package_size.py --quick``: ``build/package``, built first if missing). Recorded, not re-measured (each needs
+(``package_size.py --quick``: ``build/package``, built first if missing) and the processing cost per upload
+(``upload_cost.py --quick``: one pass over the 12/24/48 MP JPEGs and the HEIC). Recorded, not re-measured (each needs
 the local stack or a fresh clone, minutes rather than seconds): local throughput (upload -> ready p95, reads p99)
 and a fresh clone's ``make test``, printed from ``docs/benchmarks/recorded.json`` with the date and command of
 the measurement (``scripts/bench/recorded.py``; the full scripts update it). A goal is never reported met without
@@ -39,6 +40,11 @@ OTHER_GOALS: tuple[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]], ...
         "scripts/bench/package_size.py",
         ("--quick",),
         (("package_size", "each function's code package small, layer sizes stated"),),
+    ),
+    (
+        "scripts/bench/upload_cost.py",
+        ("--quick",),
+        (("upload_cost_per_million_lambda", "12/24/48 MP and HEIC stated in docs/capacity.md"),),
     ),
 )
 # Recorded by the slow scripts (scripts/bench/recorded.py), printed with their date.
