@@ -38,23 +38,10 @@ def sizes(path: Path, prefix: str = "") -> tuple[int, int, collections.Counter[s
     return path.stat().st_size, sum(per_top.values()), per_top
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="use build/package as it is when it exists")
-    args = parser.parse_args()
-    if not args.quick or not (PACKAGE / infra_package.LAYER_ZIP).exists():
-        subprocess.run([sys.executable, str(ROOT / "infra" / "package.py"), "package"], check=True, cwd=ROOT)
+def summary() -> tuple[str, str]:
+    """(a sentence for docs/benchmarks.md, the goal line for ``make bench-quick``)."""
     code_zip, code_raw, _ = sizes(PACKAGE / infra_package.CODE_ZIP)
     layer_zip, layer_raw, per_top = sizes(PACKAGE / infra_package.LAYER_ZIP, infra_package.LAYER_PREFIX)
-    print(
-        f"functions' package ({infra_package.CODE_ZIP}, API and processor): {code_zip / MIB:.2f} MiB zipped, "
-        f"{code_raw / MIB:.2f} MiB unzipped"
-    )
-    print(
-        f"managed layer ({infra_package.LAYER_ZIP}, both functions): {layer_zip / MIB:.1f} MiB zipped, "
-        f"{layer_raw / MIB:.1f} MiB unzipped"
-    )
-    print("largest in the layer (unzipped MiB): " + ", ".join(f"{n} {b / MIB:.1f}" for n, b in per_top.most_common(6)))
     with (
         zipfile.ZipFile(PACKAGE / infra_package.CODE_ZIP) as code,
         zipfile.ZipFile(PACKAGE / infra_package.LAYER_ZIP) as layer,
@@ -63,11 +50,29 @@ def main() -> int:
     provided = sorted({n.split("/", 1)[0] for n in names if infra_package._is_runtime_provided(n.split("/", 1)[0])})
     small = code_zip <= infra_package.MAX_CODE_ZIP_BYTES
     verdict = "met" if small and not provided else f"missed: runtime-provided {provided}" if provided else "missed"
-    print(
-        f"package_size code {code_zip / MIB:.2f}MiB + layer {layer_zip / MIB:.1f}MiB (zipped; "
-        f"{(code_raw + layer_raw) / MIB:.0f}MiB unzipped of Lambda's 250) "
-        f"<=1MiB code per function, deps in a layer, none runtime-provided {verdict}"
+    largest = ", ".join(f"{n} {b / MIB:.1f}" for n, b in per_top.most_common(5))
+    sentence = (
+        f"the functions' package (API and processor) {code_zip / MIB:.2f} MiB zipped ({code_raw / MIB:.1f} MiB"
+        f" unzipped); the managed layer (both) {layer_zip / MIB:.1f} MiB zipped ({layer_raw / MIB:.0f} MiB unzipped;"
+        f" largest, MiB: {largest}); nothing runtime-provided: {not provided}. Goal {verdict}."
     )
+    line = (
+        f"package_size code {code_zip / MIB:.2f}MiB + layer {layer_zip / MIB:.1f}MiB (zipped;"
+        f" {(code_raw + layer_raw) / MIB:.0f}MiB unzipped of Lambda's 250) <=1MiB code per function, deps in a layer,"
+        f" none runtime-provided {verdict}"
+    )
+    return sentence, line
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="use build/package as it is when it exists")
+    args = parser.parse_args()
+    if not args.quick or not (PACKAGE / infra_package.LAYER_ZIP).exists():
+        subprocess.run([sys.executable, str(ROOT / "infra" / "package.py"), "package"], check=True, cwd=ROOT)
+    text, line = summary()
+    print(text)
+    print(line)
     return 0
 
 
