@@ -281,7 +281,7 @@ def drop_shared_role(template: dict[str, Any]) -> dict[str, Any]:
     return template
 
 
-def _is_runtime_provided(name: str) -> bool:
+def is_runtime_provided(name: str) -> bool:
     top = name.split("/", 1)[0]
     stem = top.removesuffix(".py")
     project = re.split(r"-\d", top, maxsplit=1)[0] if re.search(r"\.(dist-info|data)$", top) else None
@@ -297,7 +297,7 @@ def prune_zip(path: Path, prefix: str = "") -> list[str]:
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(tmp, "w") as target:
         for info in source.infolist():
             name = info.filename.removeprefix(prefix) if info.filename.startswith(prefix) else None
-            if name and _is_runtime_provided(name):
+            if name and is_runtime_provided(name):
                 removed.add(name.split("/", 1)[0])
                 continue
             target.writestr(info, source.read(info), compress_type=info.compress_type)
@@ -357,7 +357,7 @@ def zip_problems(names: Iterable[str], *, zip_bytes: int, unzipped_bytes: int) -
     names = list(names)
     tops = {name.split("/", 1)[0] for name in names}
     problems = [f"missing {module}" for module in REQUIRED_TOP_LEVEL if module not in tops]
-    problems += [f"{top} is provided by the Lambda runtime" for top in sorted(tops) if _is_runtime_provided(top)]
+    problems += [f"{top} is provided by the Lambda runtime" for top in sorted(tops) if is_runtime_provided(top)]
     if names.count("PIL/__init__.py") != 1:
         problems.append(f"PIL/__init__.py appears {names.count('PIL/__init__.py')} times")
     pillow_meta = sorted(t for t in tops if t.lower().startswith("pillow-") and t.endswith(".dist-info"))

@@ -47,7 +47,7 @@ def summary() -> tuple[str, str]:
         zipfile.ZipFile(PACKAGE / infra_package.LAYER_ZIP) as layer,
     ):
         names = code.namelist() + infra_package.layer_names(layer.namelist())
-    provided = sorted({n.split("/", 1)[0] for n in names if infra_package._is_runtime_provided(n.split("/", 1)[0])})
+    provided = sorted({n.split("/", 1)[0] for n in names if infra_package.is_runtime_provided(n.split("/", 1)[0])})
     small = code_zip <= infra_package.MAX_CODE_ZIP_BYTES
     verdict = "met" if small and not provided else f"missed: runtime-provided {provided}" if provided else "missed"
     largest = ", ".join(f"{n} {b / MIB:.1f}" for n, b in per_top.most_common(5))
