@@ -16,21 +16,8 @@ from chalicelib.edge_resolver import DynamoLookup
 from infra import cdn, edge
 from infra.package import PackageError
 from tests.conftest import ROOT
-
-TABLE = "chitram-dev-ImagesTable-1A2B3C4D5E6F"
-TABLE_REGION = "eu-west-1"
-
-
-@pytest.fixture(scope="module")
-def edge_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("edge")
-    result = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "infra" / "edge.py"), "--table", TABLE,
-         "--table-region", TABLE_REGION, "--out", str(out)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return out
+from tests.packaging.conftest import EDGE_TABLE as TABLE
+from tests.packaging.conftest import EDGE_TABLE_REGION as TABLE_REGION
 
 
 @pytest.fixture(scope="module")
