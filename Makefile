@@ -97,6 +97,8 @@ bench: $(STAMP) check-system  ## run the benchmarks in scripts/bench (ratios aga
 	$(PY) scripts/bench/cold_start.py --write-docs
 	$(PY) scripts/bench/ring.py
 	$(PY) scripts/bench/cache_read.py
+	$(PY) scripts/bench/read_path.py        # starts the local stack; records reads_p99_c20 for make bench-quick
+	$(PY) scripts/bench/upload_ready.py --quick  # the same; records upload_to_ready_p95_c20
 
 FUZZ_SECONDS ?= 300
 .PHONY: fuzz

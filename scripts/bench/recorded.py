@@ -39,7 +39,7 @@ def line(name: str) -> str:
     """``name value goal met|missed (recorded <date> by `<command>`, not re-measured)``, or a missed line."""
     entry = load().get(name)
     if entry is None:
-        return f"{name} not-measured - missed: nothing recorded in {RECORDED.relative_to(ROOT)}"
+        return f"{name} not-measured - missed: nothing recorded in {RECORDED.name}"
     verdict = "met" if entry["met"] else "missed"
     why = f": {entry['why']}" if entry.get("why") and not entry["met"] else ""
     return (
