@@ -62,6 +62,8 @@ class Image:
     digests: dict[str, str] = field(default_factory=dict)
     display_key: str | None = None
     short_id: str | None = None
+    phash: str | None = None
+    blurhash: str | None = None
 
     @property
     def ref(self) -> str:
@@ -113,6 +115,8 @@ def _to_image(record: ImageRecord) -> Image:
         digests=dict(record.digests.as_dict()) if record.digests is not None else {},
         display_key=record.display_key,
         short_id=record.short_id,
+        phash=record.phash,
+        blurhash=record.blurhash,
     )
 
 
@@ -209,6 +213,8 @@ class ImageRecords:
             digests=image.digests or None,
             display_key=image.display_key,
             short_id=image.short_id,
+            phash=image.phash,
+            blurhash=image.blurhash,
         )
         with _translate(image.id):
             record.save(condition=ImageRecord.id.does_not_exist())
@@ -238,6 +244,8 @@ class ImageRecords:
             ImageRecord.display_key.set(ready.display_key) if ready.display_key else ImageRecord.display_key.remove(),
             ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
         ]
+        actions += [ImageRecord.phash.set(ready.phash)] if ready.phash else []
+        actions += [ImageRecord.blurhash.set(ready.blurhash)] if ready.blurhash else []
         with _translate(pending.id):
             ImageRecord(id=pending.id).update(
                 actions=actions,
@@ -348,6 +356,25 @@ class ImageRecords:
                 return None
             mine = [r for r in ImageRecord.batch_get(ids) if r.owner == image.owner and r.status == READY]
         return min(mine, key=lambda r: r.created_key).id if mine else None
+
+    def owner_fingerprints(self, owner: str, limit: int) -> list[tuple[str, str]]:
+        """``(id, phash)`` of those of the owner's newest ``limit`` images that are ready and have a perceptual hash.
+
+        The owner index only (never a scan, never another owner's images); exactly ``limit`` items at most are
+        read (no server-side filter, which would read on past them), three attributes each.
+        """
+        with _translate(owner):
+            results = ImageRecord.owner_index.query(
+                owner, scan_index_forward=False, limit=limit, attributes_to_get=["id", "phash", "status"]
+            )
+            return [(str(r.id), str(r.phash)) for r in results if r.status == READY and r.phash]
+
+    def get_many(self, image_ids: list[str]) -> dict[str, Image]:
+        """The records of ``image_ids`` that exist (one batch read; missing ids are left out)."""
+        if not image_ids:
+            return {}
+        with _translate("batch"):
+            return {record.id: _to_image(record) for record in ImageRecord.batch_get(image_ids)}
 
     def ping(self) -> None:
         with _translate("health"):

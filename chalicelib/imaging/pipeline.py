@@ -14,9 +14,9 @@ Checks, in order (the cheap ones first, so a hostile file costs as little as pos
    ``LOAD_TRUNCATED_IMAGES`` is never set.
 
 That one decode is at reduced scale for a large JPEG (``draft()``) and also feeds the thumbnail cascade
-(``thumbnails.py``). Animated GIF/WebP: the first frame. Then the scrubber makes the served copy (the original
-pixels without location metadata; ``served.data`` is the uploaded bytes themselves when nothing needed
-removing). ``sha256`` is the served file's hash (published; it cannot confirm a location-bearing original),
+(``thumbnails.py``) and the fingerprints (``fingerprints.py``: perceptual hash, BlurHash). Animated GIF/WebP: the
+first frame. Then the scrubber makes the served copy (the original pixels without location metadata;
+``served.data`` is the uploaded bytes themselves when nothing needed removing). ``sha256`` is the served file's hash (published; it cannot confirm a location-bearing original),
 ``original_sha256`` the upload's. Pillow's exceptions are translated here (``raise ... from exc``) and never
 escape.
 """
@@ -36,7 +36,7 @@ from PIL import Image, UnidentifiedImageError
 
 from chalicelib import catalog
 from chalicelib.errors import InvalidImage, RejectReason
-from chalicelib.imaging import bounds
+from chalicelib.imaging import bounds, fingerprints
 from chalicelib.imaging import thumbnails as thumbs
 from chalicelib.imaging.results import ProcessedImage, Rendition
 from chalicelib.imaging.scrubbers import SCRUBBERS
@@ -93,6 +93,7 @@ def process(
                     thumbs.display(im, orientation, catalog.DISPLAY_LONGEST_SIDE) if entry.display_rendition else None
                 )
                 thumbnails = thumbs.thumbnails(im, stored_size, orientation, (width, height), sizes)
+                marks = fingerprints.fingerprints(im, thumbs.upright_transpose(orientation))
             finally:
                 served.wait()  # a refused file leaves no work running behind it
         # The decode has proved the pixels; only now does a scrubber's own error count.
@@ -110,6 +111,8 @@ def process(
         served=Rendition(served_bytes, entry.mime_type, entry.extension, width, height),
         thumbnails=thumbnails,
         display=display,
+        phash=marks.phash,
+        blurhash=marks.blurhash,
     )
 
 
