@@ -103,7 +103,9 @@ class ImageRecord(Model):
     display_key = UnicodeAttribute(null=True)  # display rendition (HEIC/AVIF): what browsers are shown
     digests = MapAttribute[str, Any](null=True)  # {"file": hex, "150": hex, ...}: stored objects, for verify
     short_id = UnicodeAttribute(null=True)  # public name in URLs (chalicelib/delivery.py); None on older images
-    phash = UnicodeAttribute(null=True)  # perceptual hash, 16 hex digits (near-duplicates); None on older images
+    dhash = UnicodeAttribute(
+        null=True
+    )  # perceptual hash (dHash), 16 hex digits (near-duplicates); None on older images
     blurhash = UnicodeAttribute(null=True)  # BlurHash placeholder shown while a rendition loads; None on older images
 
     owner_index = OwnerIndex()

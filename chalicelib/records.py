@@ -62,7 +62,7 @@ class Image:
     digests: dict[str, str] = field(default_factory=dict)
     display_key: str | None = None
     short_id: str | None = None
-    phash: str | None = None
+    dhash: str | None = None
     blurhash: str | None = None
 
     @property
@@ -115,7 +115,7 @@ def _to_image(record: ImageRecord) -> Image:
         digests=dict(record.digests.as_dict()) if record.digests is not None else {},
         display_key=record.display_key,
         short_id=record.short_id,
-        phash=record.phash,
+        dhash=record.dhash,
         blurhash=record.blurhash,
     )
 
@@ -213,7 +213,7 @@ class ImageRecords:
             digests=image.digests or None,
             display_key=image.display_key,
             short_id=image.short_id,
-            phash=image.phash,
+            dhash=image.dhash,
             blurhash=image.blurhash,
         )
         with _translate(image.id):
@@ -244,7 +244,7 @@ class ImageRecords:
             ImageRecord.display_key.set(ready.display_key) if ready.display_key else ImageRecord.display_key.remove(),
             ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
         ]
-        actions += [ImageRecord.phash.set(ready.phash)] if ready.phash else []
+        actions += [ImageRecord.dhash.set(ready.dhash)] if ready.dhash else []
         actions += [ImageRecord.blurhash.set(ready.blurhash)] if ready.blurhash else []
         with _translate(pending.id):
             ImageRecord(id=pending.id).update(
@@ -358,16 +358,16 @@ class ImageRecords:
         return min(mine, key=lambda r: r.created_key).id if mine else None
 
     def owner_fingerprints(self, owner: str, limit: int) -> list[tuple[str, str]]:
-        """``(id, phash)`` of those of the owner's newest ``limit`` images that are ready and have a perceptual hash.
+        """``(id, dhash)`` of those of the owner's newest ``limit`` images that are ready and have a perceptual hash.
 
         The owner index only (never a scan, never another owner's images); exactly ``limit`` items at most are
         read (no server-side filter, which would read on past them), three attributes each.
         """
         with _translate(owner):
             results = ImageRecord.owner_index.query(
-                owner, scan_index_forward=False, limit=limit, attributes_to_get=["id", "phash", "status"]
+                owner, scan_index_forward=False, limit=limit, attributes_to_get=["id", "dhash", "status"]
             )
-            return [(str(r.id), str(r.phash)) for r in results if r.status == READY and r.phash]
+            return [(str(r.id), str(r.dhash)) for r in results if r.status == READY and r.dhash]
 
     def get_many(self, image_ids: list[str]) -> dict[str, Image]:
         """The records of ``image_ids`` that exist (one batch read; missing ids are left out)."""

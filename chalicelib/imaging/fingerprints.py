@@ -1,20 +1,26 @@
 """Fingerprints of an image's pixels: a perceptual hash (near-duplicates) and a BlurHash (the loading placeholder).
 
+The stored perceptual hash is the dHash: on the real fixtures it told cropped copies from different photos better
+than the pHash (docs/benchmarks.md, ``scripts/bench/near_duplicates.py``), and it costs less. Both are here,
+written to agree with ``imagehash`` bit for bit.
+
 Both are made from the pipeline's one decode, upright (EXIF orientation applied, so a rotated copy hashes like
 what people see), through one small intermediate: the decoded image reduced to at most
 :data:`INTERMEDIATE_SIDE` pixels on its longest side (Pillow's box reduction then LANCZOS, ``reducing_gap``), so
 the cost does not grow with the photo's size.
 
+- :func:`dhash`: the difference hash as ``imagehash.dhash`` computes it (grayscale, 9x8 LANCZOS, is each pixel
+  brighter than its left neighbour; 64 bits as 16 hex digits, row-major, most significant first);
 - :func:`phash`: the DCT perceptual hash as ``imagehash.phash`` computes it (grayscale, 32x32 LANCZOS, 2-D DCT-II,
   the 8x8 lowest frequencies compared with their median; 64 bits as 16 hex digits, row-major, most significant
-  first), written out in pure Python so the Lambda package does not carry numpy + scipy + PyWavelets
-  (docs/adr/0014-perceptual-hash-and-placeholders.md). tests/unit/test_fingerprints.py checks it bit for bit
-  against ``imagehash`` on the real fixtures.
+  first), measured against the dHash and kept for that comparison;
 - :func:`blurhash`: Wolt's BlurHash of the upright image at most :data:`BLURHASH_SIDE` pixels on its longest
   side, 4x3 components (3x4 for a portrait), encoded by the ``blurhash`` package (pure Python).
 
-Comparing hashes (the Hamming distance) is ``chalicelib/services/similar.py``'s, which the API imports without
-loading Pillow.
+The two hashes are written out in pure Python so the Lambda package does not carry numpy + scipy + PyWavelets
+(docs/adr/0014-perceptual-hash-and-placeholders.md); tests/unit/test_fingerprints.py checks them bit for bit
+against ``imagehash`` on the real fixtures. Comparing hashes (the Hamming distance) belongs to
+``chalicelib/services/similar.py``, which the API imports without loading Pillow.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ _RESIZABLE: Final = frozenset({"RGB", "RGBA", "L", "LA"})
 
 @dataclass(frozen=True)
 class Fingerprints:
-    phash: str  # 16 hex digits
+    dhash: str  # 16 hex digits
     blurhash: str
 
 
@@ -53,7 +59,7 @@ def fingerprints(im: Image.Image, transpose: Image.Transpose | None) -> Fingerpr
     small = _rgb(small)
     if transpose is not None:
         small = small.transpose(transpose)
-    return Fingerprints(phash=phash(small), blurhash=blurhash(small))
+    return Fingerprints(dhash=dhash(small), blurhash=blurhash(small))
 
 
 def phash(im: Image.Image) -> str:

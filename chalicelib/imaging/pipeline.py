@@ -16,9 +16,9 @@ Checks, in order (the cheap ones first, so a hostile file costs as little as pos
 That one decode is at reduced scale for a large JPEG (``draft()``) and also feeds the thumbnail cascade
 (``thumbnails.py``) and the fingerprints (``fingerprints.py``: perceptual hash, BlurHash). Animated GIF/WebP: the
 first frame. Then the scrubber makes the served copy (the original pixels without location metadata;
-``served.data`` is the uploaded bytes themselves when nothing needed removing). ``sha256`` is the served file's hash (published; it cannot confirm a location-bearing original),
-``original_sha256`` the upload's. Pillow's exceptions are translated here (``raise ... from exc``) and never
-escape.
+``served.data`` is the uploaded bytes themselves when nothing needed removing). ``sha256`` is the served file's
+hash (published; it cannot confirm a location-bearing original), ``original_sha256`` the upload's. Pillow's
+exceptions are translated here (``raise ... from exc``) and never escape.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def process(
         served=Rendition(served_bytes, entry.mime_type, entry.extension, width, height),
         thumbnails=thumbnails,
         display=display,
-        phash=marks.phash,
+        dhash=marks.dhash,
         blurhash=marks.blurhash,
     )
 

@@ -141,7 +141,7 @@ def apply_processing(
         height=processed.height,
         sha256=processed.sha256,
         processed_at=processed_at,
-        phash=processed.phash or None,
+        dhash=processed.dhash or None,
         blurhash=processed.blurhash or None,
         **stored,
     )

@@ -20,8 +20,8 @@ from chalicelib.records import READY, Image, ImageRecords
 
 # The default Hamming distance (of 64 bits) within which two images count as similar: the one source of the
 # threshold (the API's default, the OpenAPI text and docs/benchmarks.md name this constant).
-SIMILAR_DISTANCE: Final = 10
-MAX_DISTANCE_LIMIT: Final = 16  # ``?max_distance=`` above this matches unrelated photos (docs/benchmarks.md)
+SIMILAR_DISTANCE: Final = 12
+MAX_DISTANCE_LIMIT: Final = 16  # ``?max_distance=`` at most: 5 bits short of the nearest different photo (21)
 COMPARED_IMAGES: Final = 1000  # the owner's newest images compared per request
 MAX_RESULTS: Final = 24
 
@@ -51,10 +51,10 @@ class SimilarityService:
         image = self.records.get(image_id)
         if image.owner != owner:
             raise ImageNotFound(id=image_id)  # the same answer as a missing id: nothing about others' images
-        if image.status != READY or not image.phash:
+        if image.status != READY or not image.dhash:
             return SimilarImages(image, threshold, 0, [])  # not processed yet, or from before hashes
         candidates = [(i, h) for i, h in self.records.owner_fingerprints(owner, COMPARED_IMAGES) if i != image.id]
-        scored = ((distance(image.phash, phash), i) for i, phash in candidates)
+        scored = ((distance(image.dhash, dhash), i) for i, dhash in candidates)
         near = sorted((d, i) for d, i in scored if d <= threshold)[:MAX_RESULTS]
         found = self.records.get_many([i for _, i in near])
         matches = [Match(found[i], d) for d, i in near if i in found and found[i].owner == owner]
