@@ -6,6 +6,7 @@
 
 import { apiUrl, listGallery, thumbnailUrl } from "../api.js";
 import { PAGE_SIZE_MAX, thumbnailSizeFor } from "../facts.js";
+import { withPlaceholder } from "../blurhash.js";
 import { initNav } from "../nav.js";
 import { $, el, errorText, formatDimensions, setStatus, thumbnail } from "../ui.js";
 
@@ -74,7 +75,7 @@ function tile(image) {
     .map(Number)
     .filter((size) => size > TILE_SIZE)
     .sort((a, b) => a - b)[0];
-  const img = thumbnail(src, name, { className: "thumb", width: TILE_PX, height: TILE_PX });
+  const img = withPlaceholder(thumbnail(src, name, { className: "thumb", width: TILE_PX, height: TILE_PX }), image);
   // High-density screens get the next rendition up; the tile's box is reserved either way (width/height + CSS).
   if (cdn[String(TILE_SIZE)] && sharp) img.srcset = `${cdn[String(TILE_SIZE)]} 1x, ${cdn[String(sharp)]} 2x`;
   return el(

@@ -8,7 +8,9 @@
 
 import { ApiError, deleteImage, fileUrl, getImage, previewUrl, thumbnailUrl } from "../api.js";
 import { THUMBNAIL_SIZES } from "../facts.js";
+import { withPlaceholder } from "../blurhash.js";
 import { initNav, showNotice } from "../nav.js";
+import { similarSection } from "../similar.js";
 import { findUpload, forgetUpload, markTokenShown } from "../uploads-store.js";
 import { visibilitySelect, visibilityText } from "../visibility.js";
 import {
@@ -126,6 +128,7 @@ function showReady(image) {
       height: image.height || null,
     }),
   );
+  withPlaceholder(preview, image);
   preview.addEventListener(
     "error",
     () => {
@@ -193,6 +196,7 @@ function showReady(image) {
   }
   const deleteSection = deleteControls(image, local);
   if (deleteSection) panel.append(deleteSection);
+  if (image.is_owner) panel.append(similarSection(image)); // the owner's own near-duplicates (nobody else's)
 
   clear(view).append(figure, panel);
 }
