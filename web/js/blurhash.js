@@ -95,17 +95,24 @@ export function placeholderUrl(hash, width, height) {
   }
 }
 
-/** Paint `image`'s BlurHash behind `img` until it loads; marks it `data-placeholder="blurhash"` meanwhile. */
-export function withPlaceholder(img, image) {
+/**
+ * Paint `image`'s BlurHash behind `img` until it loads; marks it `data-placeholder="blurhash"` meanwhile.
+ * `sized`: the element's CSS size is auto (the image page's preview), so give it the image's shape until then.
+ */
+export function withPlaceholder(img, image, { sized = false } = {}) {
   const url = placeholderUrl(image?.blurhash, image?.width, image?.height);
   if (!url || img.complete) return img;
   img.style.backgroundImage = `url("${url}")`;
   img.style.backgroundSize = "cover";
+  if (sized && image.width && image.height) {
+    img.style.width = `min(100%, ${image.width}px)`;
+    img.style.aspectRatio = `${image.width} / ${image.height}`;
+  }
   img.dataset.placeholder = "blurhash";
   img.addEventListener(
     "load",
     () => {
-      img.style.backgroundImage = "";
+      for (const property of ["backgroundImage", "backgroundSize", "width", "aspectRatio"]) img.style[property] = "";
       delete img.dataset.placeholder;
     },
     { once: true },

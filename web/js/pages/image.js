@@ -128,7 +128,7 @@ function showReady(image) {
       height: image.height || null,
     }),
   );
-  withPlaceholder(preview, image);
+  withPlaceholder(preview, image, { sized: true });
   preview.addEventListener(
     "error",
     () => {
