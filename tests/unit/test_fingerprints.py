@@ -10,12 +10,15 @@ import imagehash
 import pytest
 from PIL import Image, ImageOps
 
-from chalicelib.imaging import fingerprints, process
+from chalicelib.imaging import ProcessedImage, fingerprints, process
 from chalicelib.services.similar import distance
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PHOTOS = sorted(p.name for p in FIXTURES.glob("*.jpg") if p.name != "corrupted.jpg")
-LIMITS = {"max_bytes": 50 * 1024 * 1024, "max_pixels": 100_000_000}
+
+
+def run(data: bytes) -> ProcessedImage:
+    return process(data, max_bytes=50 * 1024 * 1024, max_pixels=100_000_000)
 
 
 def opened(name: str) -> Image.Image:
@@ -40,7 +43,7 @@ def test_phash_is_imagehash_phash_bit_for_bit(name: str) -> None:
 def test_the_stored_hash_is_within_three_bits_of_imagehash_on_the_upright_full_image(name: str) -> None:
     """The pipeline hashes its small upright intermediate (<= 128 px), not the full image: measured at most 3 bits
     apart on every fixture (docs/adr/0014)."""
-    processed = process((FIXTURES / name).read_bytes(), **LIMITS)
+    processed = run((FIXTURES / name).read_bytes())
     reference = str(imagehash.dhash(ImageOps.exif_transpose(opened(name))))
     assert len(processed.dhash) == 16
     assert distance(processed.dhash, reference) <= 3
@@ -48,7 +51,7 @@ def test_the_stored_hash_is_within_three_bits_of_imagehash_on_the_upright_full_i
 
 def test_every_exif_orientation_of_one_scene_hashes_alike() -> None:
     """landscape_1..8 store one scene with EXIF orientations 1..8: the hash is of what people see."""
-    hashes = [process((FIXTURES / f"landscape_{n}.jpg").read_bytes(), **LIMITS).dhash for n in range(1, 9)]
+    hashes = [run((FIXTURES / f"landscape_{n}.jpg").read_bytes()).dhash for n in range(1, 9)]
     # Each file is its own JPEG encoding of the scene (not a lossless rotation): measured at most 4 bits apart.
     assert max(distance(hashes[0], h) for h in hashes) <= 4
     # Without the orientation the stored pixels of 6 (rotated a quarter turn) are another picture.
@@ -61,8 +64,8 @@ def test_a_copy_rotated_in_its_pixels_hashes_like_one_rotated_by_exif() -> None:
     upright.save(out, "JPEG", quality=90)
     assert (
         distance(
-            process(out.getvalue(), **LIMITS).dhash,
-            process((FIXTURES / "landscape_6.jpg").read_bytes(), **LIMITS).dhash,
+            run(out.getvalue()).dhash,
+            run((FIXTURES / "landscape_6.jpg").read_bytes()).dhash,
         )
         <= 3
     )
@@ -99,7 +102,7 @@ def test_fingerprints_take_every_decoded_mode(mode: str) -> None:
 
 
 def test_the_pipeline_carries_both_fingerprints() -> None:
-    processed = process((FIXTURES / "DSCN0010.jpg").read_bytes(), **LIMITS)
+    processed = run((FIXTURES / "DSCN0010.jpg").read_bytes())
     assert len(processed.dhash) == 16
     assert int(processed.dhash, 16) >= 0
     assert 20 <= len(processed.blurhash) <= 30

@@ -89,7 +89,7 @@ export function placeholderUrl(hash, width, height) {
     canvas.height = h;
     const context = canvas.getContext("2d");
     context.putImageData(new ImageData(decode(hash, w, h), w, h), 0, 0);
-    return canvas.toDataURL("image/png");
+    return canvas.toDataURL(); // PNG, the default
   } catch {
     return null; // a malformed hash or no canvas: the placeholder colour stays
   }
