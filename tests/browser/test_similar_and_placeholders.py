@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageOps
 from playwright.sync_api import Browser, Page, Route, expect
 
 from scripts.stack import Stack
-from tests.browser.support import new_email, register, session_token, upload_via_api
+from tests.browser.support import new_email, register, screenshots_dir, session_token, upload_via_api
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.browser
@@ -43,7 +44,9 @@ class ImageHold:
             route.continue_()
 
 
-def test_owner_sees_similar_images_and_others_never_see_the_section(page: Page, stack: Stack, browser: Browser) -> None:
+def test_owner_sees_similar_images_and_others_never_see_the_section(
+    page: Page, stack: Stack, browser: Browser, tmp_path: Path
+) -> None:
     register(page, new_email())
     token = session_token(page)
     photo = (FIXTURES / "DSCN0010.jpg").read_bytes()
@@ -58,6 +61,7 @@ def test_owner_sees_similar_images_and_others_never_see_the_section(page: Page, 
         "href", f"{stack.url}/image.html?id={copy}"
     )
     expect(section.locator(f'li[data-similar-id="{other}"]')).to_have_count(0)
+    page.screenshot(path=str(screenshots_dir(tmp_path) / "similar-images.png"), full_page=True)
     section.locator(f'li[data-similar-id="{copy}"] a').click()
     expect(page.locator("h1")).to_have_text("beach-small.jpg")
 
@@ -71,12 +75,13 @@ def test_owner_sees_similar_images_and_others_never_see_the_section(page: Page, 
         stranger.close()
 
 
-def test_the_blurhash_shows_until_the_preview_loads(page: Page, stack: Stack) -> None:
+def test_the_blurhash_shows_until_the_preview_loads(page: Page, stack: Stack, tmp_path: Path) -> None:
     image_id = upload_via_api(stack, (FIXTURES / "DSCN0010.jpg").read_bytes(), "held.jpg")
     hold = ImageHold(page)  # the preview is answered only after its placeholder has been seen
     page.goto(f"/image.html?id={image_id}", wait_until="domcontentloaded")  # "load" would wait for held images
     preview = page.locator('#preview[data-placeholder="blurhash"]')
     expect(preview).to_be_visible()
+    page.screenshot(path=str(screenshots_dir(tmp_path) / "blurhash-placeholder.png"))
     assert "data:image/png" in str(preview.evaluate("node => node.style.backgroundImage"))
 
     hold.release()

@@ -194,9 +194,9 @@ function showReady(image) {
       el("p", {}, el("a", { class: "button", href: image.owner_links.file, download: image.filename }, "Download the original")),
     );
   }
+  if (image.is_owner) panel.append(similarSection(image)); // the owner's own near-duplicates (nobody else's)
   const deleteSection = deleteControls(image, local);
   if (deleteSection) panel.append(deleteSection);
-  if (image.is_owner) panel.append(similarSection(image)); // the owner's own near-duplicates (nobody else's)
 
   clear(view).append(figure, panel);
 }
