@@ -113,10 +113,15 @@ def _dct_table() -> tuple[tuple[float, ...], ...]:
 
 
 def _rgb(im: Image.Image) -> Image.Image:
+    """RGB for every mode a decoder may hand over (a failure here must never refuse a good image)."""
     if im.mode == "RGB":
         return im
-    if im.mode.startswith("I;16") or im.mode == "I":
+    if im.mode.startswith("I;16"):
+        im = im.convert("I")  # big- and little-endian alike; point() takes only I
+    if im.mode == "I":
         return im.point(lambda v: v / 256).convert("L").convert("RGB")  # 16-bit: scale, do not clip
+    if im.mode in ("La", "RGBa"):  # premultiplied alpha: Pillow converts these only to their plain forms
+        im = im.convert("LA" if im.mode == "La" else "RGBA")
     return im.convert("RGB")
 
 

@@ -89,16 +89,20 @@ def test_a_portrait_gets_more_vertical_components() -> None:
     assert len(code) == 6 + 2 * (3 * 4 - 1)
 
 
-@pytest.mark.parametrize("mode", ["L", "LA", "RGBA", "P", "I;16", "CMYK"])
-def test_fingerprints_take_every_decoded_mode(mode: str) -> None:
-    im = (
-        Image.new("RGB", (64, 48), (120, 60, 30)).convert(mode)
-        if mode != "I;16"
-        else Image.new("I;16", (64, 48), 40000)
-    )
-    marks = fingerprints.fingerprints(im, None)
+@pytest.mark.parametrize(
+    "mode", ["1", "L", "LA", "La", "P", "PA", "RGBA", "RGBa", "CMYK", "YCbCr", "HSV", "LAB", "I", "F"]
+)
+def test_fingerprints_take_every_mode_pillow_can_decode_to(mode: str) -> None:
+    im = Image.new("RGB", (64, 48), (120, 60, 30)).convert(mode)
+    marks = fingerprints.fingerprints(im, Image.Transpose.ROTATE_90)
     assert len(marks.dhash) == 16
-    assert marks.blurhash
+    assert marks.blurhash[0] == "T"  # rotated a quarter turn: a portrait
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I;16B", "I;16L"])
+def test_sixteen_bit_images_are_scaled_not_clipped(mode: str) -> None:
+    dark, bright = Image.new(mode, (64, 48), 4000), Image.new(mode, (64, 48), 60000)
+    assert fingerprints.blurhash(dark) != fingerprints.blurhash(bright)  # clipped at 255 both would be white
 
 
 def test_the_pipeline_carries_both_fingerprints() -> None:
