@@ -47,3 +47,18 @@ def test_a_malformed_hash_is_refused_not_painted() -> None:
     )
     result = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, check=True)
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("image", [{"blurhash": None}, {}, None])
+def test_an_image_without_a_blurhash_keeps_the_placeholder_colour(image: object) -> None:
+    """Older records have no blurhash: the element is left as it was (the stylesheet's colour shows)."""
+    node = shutil.which("node")
+    assert node is not None
+    script = (
+        f"import {{ withPlaceholder }} from {json.dumps(str(ROOT / 'web/js/blurhash.js'))};"
+        "const img = { complete: false, style: {}, dataset: {}, addEventListener() { throw new Error('listened'); } };"
+        f"withPlaceholder(img, {json.dumps(image)});"
+        "process.stdout.write(JSON.stringify([img.style, img.dataset]));"
+    )
+    result = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout) == [{}, {}]
