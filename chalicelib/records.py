@@ -47,6 +47,8 @@ class Image:
     width: int | None = None
     height: int | None = None
     sha256: str | None = None
+    dhash: str | None = None  # perceptual hash (imaging/fingerprints.py), 16 hex digits
+    blurhash: str | None = None  # placeholder painted while a rendition loads
     file_key: str | None = None
     thumbnails: dict[str, str] = field(default_factory=dict)
     delete_token_hash: str | None = None
@@ -62,8 +64,6 @@ class Image:
     digests: dict[str, str] = field(default_factory=dict)
     display_key: str | None = None
     short_id: str | None = None
-    dhash: str | None = None
-    blurhash: str | None = None
 
     @property
     def ref(self) -> str:
@@ -100,6 +100,8 @@ def _to_image(record: ImageRecord) -> Image:
         width=None if record.width is None else int(record.width),
         height=None if record.height is None else int(record.height),
         sha256=record.sha256,
+        dhash=record.dhash,
+        blurhash=record.blurhash,
         file_key=record.file_key,
         thumbnails=dict(record.thumbnails.as_dict()) if record.thumbnails is not None else {},
         delete_token_hash=record.delete_token_hash,
@@ -115,8 +117,6 @@ def _to_image(record: ImageRecord) -> Image:
         digests=dict(record.digests.as_dict()) if record.digests is not None else {},
         display_key=record.display_key,
         short_id=record.short_id,
-        dhash=record.dhash,
-        blurhash=record.blurhash,
     )
 
 
@@ -195,6 +195,8 @@ class ImageRecords:
             width=image.width,
             height=image.height,
             sha256=image.sha256,
+            dhash=image.dhash,
+            blurhash=image.blurhash,
             file_key=image.file_key,
             thumbnails=image.thumbnails or None,
             delete_token_hash=image.delete_token_hash,
@@ -213,8 +215,6 @@ class ImageRecords:
             digests=image.digests or None,
             display_key=image.display_key,
             short_id=image.short_id,
-            dhash=image.dhash,
-            blurhash=image.blurhash,
         )
         with _translate(image.id):
             record.save(condition=ImageRecord.id.does_not_exist())
@@ -232,6 +232,8 @@ class ImageRecords:
             ImageRecord.width.set(cast(int, ready.width)),
             ImageRecord.height.set(cast(int, ready.height)),
             ImageRecord.sha256.set(cast(str, ready.sha256)),
+            *([ImageRecord.dhash.set(ready.dhash)] if ready.dhash else []),
+            *([ImageRecord.blurhash.set(ready.blurhash)] if ready.blurhash else []),
             ImageRecord.file_key.set(cast(str, ready.file_key)),
             ImageRecord.thumbnails.set(ready.thumbnails),
             ImageRecord.processed_at.set(cast(str, ready.processed_at)),
@@ -244,8 +246,6 @@ class ImageRecords:
             ImageRecord.display_key.set(ready.display_key) if ready.display_key else ImageRecord.display_key.remove(),
             ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
         ]
-        actions += [ImageRecord.dhash.set(ready.dhash)] if ready.dhash else []
-        actions += [ImageRecord.blurhash.set(ready.blurhash)] if ready.blurhash else []
         with _translate(pending.id):
             ImageRecord(id=pending.id).update(
                 actions=actions,

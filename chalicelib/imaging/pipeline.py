@@ -88,12 +88,12 @@ def process(
                 # error must not be mistaken for unreadable EXIF.
                 orientation = thumbs.orientation(im)
                 width, height = thumbs.upright(stored_size, orientation)
+                marks = fingerprints.fingerprints(im, thumbs.upright_transpose(orientation))
                 entry = catalog.format_named(fmt)
                 display = (
                     thumbs.display(im, orientation, catalog.DISPLAY_LONGEST_SIDE) if entry.display_rendition else None
                 )
                 thumbnails = thumbs.thumbnails(im, stored_size, orientation, (width, height), sizes)
-                marks = fingerprints.fingerprints(im, thumbs.upright_transpose(orientation))
             finally:
                 served.wait()  # a refused file leaves no work running behind it
         # The decode has proved the pixels; only now does a scrubber's own error count.
@@ -108,11 +108,11 @@ def process(
         # location-bearing original confirm that it is this image.
         sha256=served_sha256,
         original_sha256=original_sha256,
+        dhash=marks.dhash,
+        blurhash=marks.blurhash,
         served=Rendition(served_bytes, entry.mime_type, entry.extension, width, height),
         thumbnails=thumbnails,
         display=display,
-        dhash=marks.dhash,
-        blurhash=marks.blurhash,
     )
 
 

@@ -140,9 +140,9 @@ def apply_processing(
         width=processed.width,
         height=processed.height,
         sha256=processed.sha256,
-        processed_at=processed_at,
         dhash=processed.dhash or None,
         blurhash=processed.blurhash or None,
+        processed_at=processed_at,
         **stored,
     )
 
