@@ -39,7 +39,9 @@ async function loadPage() {
     for (const image of page.items || []) {
       if (seen.has(image.id)) continue; // a new upload can shift a page boundary
       seen.add(image.id);
-      grid.append(tile(image));
+      const node = tile(image);
+      withPlaceholder(node.querySelector("img.thumb"), image); // the BlurHash until the thumbnail arrives
+      grid.append(node);
     }
     cursor = page.next_cursor || null;
     finished = !cursor;
@@ -75,7 +77,7 @@ function tile(image) {
     .map(Number)
     .filter((size) => size > TILE_SIZE)
     .sort((a, b) => a - b)[0];
-  const img = withPlaceholder(thumbnail(src, name, { className: "thumb", width: TILE_PX, height: TILE_PX }), image);
+  const img = thumbnail(src, name, { className: "thumb", width: TILE_PX, height: TILE_PX });
   // High-density screens get the next rendition up; the tile's box is reserved either way (width/height + CSS).
   if (cdn[String(TILE_SIZE)] && sharp) img.srcset = `${cdn[String(TILE_SIZE)]} 1x, ${cdn[String(sharp)]} 2x`;
   return el(

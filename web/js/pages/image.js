@@ -8,11 +8,11 @@
 
 import { ApiError, deleteImage, fileUrl, getImage, previewUrl, thumbnailUrl } from "../api.js";
 import { THUMBNAIL_SIZES } from "../facts.js";
-import { withPlaceholder } from "../blurhash.js";
 import { initNav, showNotice } from "../nav.js";
-import { similarSection } from "../similar.js";
 import { findUpload, forgetUpload, markTokenShown } from "../uploads-store.js";
 import { visibilitySelect, visibilityText } from "../visibility.js";
+import { withPlaceholder } from "../blurhash.js";
+import { similarSection } from "../similar.js";
 import {
   $,
   clear,
