@@ -78,6 +78,7 @@ REQUIRED_TOP_LEVEL = (
     "redis",
     "hiredis",
     "python_multipart",
+    "blurhash",
 )
 # The functions' own package: our code only (chalice adds its small runtime, chalice/app.py).
 CODE_ZIP = "deployment.zip"
