@@ -160,6 +160,8 @@ def apply_processing(
         width=processed.width,
         height=processed.height,
         sha256=processed.sha256,
+        dhash=processed.dhash or None,
+        blurhash=processed.blurhash or None,
         processed_at=processed_at,
         **stored,
     )
