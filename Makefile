@@ -99,6 +99,7 @@ bench: $(STAMP) check-system  ## run the benchmarks in scripts/bench (ratios aga
 	$(PY) scripts/bench/cache_read.py
 	$(PY) scripts/bench/read_path.py        # starts the local stack; records reads_p99_c20 for make bench-quick
 	$(PY) scripts/bench/upload_ready.py --quick  # the same; records upload_to_ready_p95_c20
+	$(PY) scripts/bench/emulator_cost.py --repeat 40  # moto's CPU per call of one upload (the emulator's share)
 
 FUZZ_SECONDS ?= 300
 .PHONY: fuzz
