@@ -105,6 +105,8 @@ class ImageRecord(Model):
     display_key = UnicodeAttribute(null=True)  # display rendition (HEIC/AVIF): what browsers are shown
     digests = MapAttribute[str, Any](null=True)  # {"file": hex, "150": hex, ...}: stored objects, for verify
     short_id = UnicodeAttribute(null=True)  # public name in URLs (chalicelib/delivery.py); None on older images
+    # The thumbnails' companion encodings (catalog.THUMBNAIL_COMPANIONS): {"600": {"webp": key, "avif": key}, ...}
+    thumbnail_variants = MapAttribute[str, Any](null=True)
 
     owner_index = OwnerIndex()
     gallery_index = GalleryIndex()
