@@ -85,6 +85,8 @@ class ImageRecord(Model):
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
+    dhash = UnicodeAttribute(null=True)  # perceptual hash (dHash, 16 hex digits); None on older images
+    blurhash = UnicodeAttribute(null=True)  # placeholder shown while a rendition loads; None on older images
     file_key = UnicodeAttribute(null=True)  # served copy (location metadata removed)
     thumbnails = MapAttribute[str, Any](null=True)  # {"150": key, "300": key, "600": key}
     delete_token_hash = UnicodeAttribute(null=True)
@@ -103,6 +105,8 @@ class ImageRecord(Model):
     display_key = UnicodeAttribute(null=True)  # display rendition (HEIC/AVIF): what browsers are shown
     digests = MapAttribute[str, Any](null=True)  # {"file": hex, "150": hex, ...}: stored objects, for verify
     short_id = UnicodeAttribute(null=True)  # public name in URLs (chalicelib/delivery.py); None on older images
+    # The thumbnails' companion encodings (catalog.THUMBNAIL_COMPANIONS): {"600": {"webp": key, "avif": key}, ...}
+    thumbnail_variants = MapAttribute[str, Any](null=True)
 
     owner_index = OwnerIndex()
     gallery_index = GalleryIndex()

@@ -47,6 +47,8 @@ class Image:
     width: int | None = None
     height: int | None = None
     sha256: str | None = None
+    dhash: str | None = None  # perceptual hash (imaging/fingerprints.py), 16 hex digits
+    blurhash: str | None = None  # placeholder painted while a rendition loads
     file_key: str | None = None
     thumbnails: dict[str, str] = field(default_factory=dict)
     delete_token_hash: str | None = None
@@ -62,6 +64,13 @@ class Image:
     digests: dict[str, str] = field(default_factory=dict)
     display_key: str | None = None
     short_id: str | None = None
+    # Each thumbnail's companion encodings by size then extension (``{"600": {"webp": key}}``); ``thumbnails``
+    # keeps the JPEG (or alpha WebP) every browser shows.
+    thumbnail_variants: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def variant_keys(self) -> list[str]:
+        """Every stored key of the thumbnails' companion encodings."""
+        return [key for by_format in self.thumbnail_variants.values() for key in by_format.values()]
 
     @property
     def ref(self) -> str:
@@ -98,6 +107,8 @@ def _to_image(record: ImageRecord) -> Image:
         width=None if record.width is None else int(record.width),
         height=None if record.height is None else int(record.height),
         sha256=record.sha256,
+        dhash=record.dhash,
+        blurhash=record.blurhash,
         file_key=record.file_key,
         thumbnails=dict(record.thumbnails.as_dict()) if record.thumbnails is not None else {},
         delete_token_hash=record.delete_token_hash,
@@ -113,7 +124,13 @@ def _to_image(record: ImageRecord) -> Image:
         digests=dict(record.digests.as_dict()) if record.digests is not None else {},
         display_key=record.display_key,
         short_id=record.short_id,
+        thumbnail_variants=_variants(record.thumbnail_variants),
     )
+
+
+def _variants(attribute: Any) -> dict[str, dict[str, str]]:
+    raw = attribute.as_dict() if attribute is not None else {}
+    return {str(size): {str(ext): str(key) for ext, key in dict(by_format).items()} for size, by_format in raw.items()}
 
 
 def gallery_shard_for(image: Image, shards: int) -> str | None:
@@ -191,6 +208,8 @@ class ImageRecords:
             width=image.width,
             height=image.height,
             sha256=image.sha256,
+            dhash=image.dhash,
+            blurhash=image.blurhash,
             file_key=image.file_key,
             thumbnails=image.thumbnails or None,
             delete_token_hash=image.delete_token_hash,
@@ -209,6 +228,7 @@ class ImageRecords:
             digests=image.digests or None,
             display_key=image.display_key,
             short_id=image.short_id,
+            thumbnail_variants=image.thumbnail_variants or None,
         )
         with _translate(image.id):
             record.save(condition=ImageRecord.id.does_not_exist())
@@ -226,6 +246,8 @@ class ImageRecords:
             ImageRecord.width.set(cast(int, ready.width)),
             ImageRecord.height.set(cast(int, ready.height)),
             ImageRecord.sha256.set(cast(str, ready.sha256)),
+            *([ImageRecord.dhash.set(ready.dhash)] if ready.dhash else []),
+            *([ImageRecord.blurhash.set(ready.blurhash)] if ready.blurhash else []),
             ImageRecord.file_key.set(cast(str, ready.file_key)),
             ImageRecord.thumbnails.set(ready.thumbnails),
             ImageRecord.processed_at.set(cast(str, ready.processed_at)),
@@ -237,6 +259,9 @@ class ImageRecords:
             ImageRecord.digests.set(ready.digests) if ready.digests else ImageRecord.digests.remove(),
             ImageRecord.display_key.set(ready.display_key) if ready.display_key else ImageRecord.display_key.remove(),
             ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
+            ImageRecord.thumbnail_variants.set(ready.thumbnail_variants)
+            if ready.thumbnail_variants
+            else ImageRecord.thumbnail_variants.remove(),
         ]
         with _translate(pending.id):
             ImageRecord(id=pending.id).update(
@@ -278,6 +303,7 @@ class ImageRecords:
         file_key: str | None = None,
         thumbnails: dict[str, str] | None = None,
         display_key: str | None = None,
+        thumbnail_variants: dict[str, dict[str, str]] | None = None,
     ) -> Image:
         """Change the visibility and, when the renditions moved with it, the keys that name them."""
         updated = replace(image, visibility=visibility)
@@ -287,6 +313,8 @@ class ImageRecords:
             updated = replace(updated, thumbnails=dict(thumbnails))
         if display_key is not None:
             updated = replace(updated, display_key=display_key)
+        if thumbnail_variants is not None:
+            updated = replace(updated, thumbnail_variants=thumbnail_variants)
         shard = gallery_shard_for(updated, self.gallery_shards)
         actions: list[Action] = [
             ImageRecord.visibility.set(visibility),
@@ -298,6 +326,8 @@ class ImageRecords:
             actions.append(ImageRecord.thumbnails.set(dict(thumbnails)))
         if display_key is not None:
             actions.append(ImageRecord.display_key.set(display_key))
+        if thumbnail_variants:
+            actions.append(ImageRecord.thumbnail_variants.set(thumbnail_variants))
         with _translate(image.id):
             ImageRecord(id=image.id).update(actions=actions, condition=ImageRecord.id.exists())
         return updated
@@ -348,6 +378,25 @@ class ImageRecords:
                 return None
             mine = [r for r in ImageRecord.batch_get(ids) if r.owner == image.owner and r.status == READY]
         return min(mine, key=lambda r: r.created_key).id if mine else None
+
+    def owner_fingerprints(self, owner: str, limit: int) -> list[tuple[str, str]]:
+        """``(id, dhash)`` of those of the owner's newest ``limit`` images that are ready and have a perceptual hash.
+
+        The owner index only (never a scan, never another owner's images); exactly ``limit`` items at most are
+        read (no server-side filter, which would read on past them), three attributes each.
+        """
+        with _translate(owner):
+            results = ImageRecord.owner_index.query(
+                owner, scan_index_forward=False, limit=limit, attributes_to_get=["id", "dhash", "status"]
+            )
+            return [(str(r.id), str(r.dhash)) for r in results if r.status == READY and r.dhash]
+
+    def get_many(self, image_ids: list[str]) -> dict[str, Image]:
+        """The records of ``image_ids`` that exist (one batch read; missing ids are left out)."""
+        if not image_ids:
+            return {}
+        with _translate("batch"):
+            return {record.id: _to_image(record) for record in ImageRecord.batch_get(image_ids)}
 
     def ping(self) -> None:
         with _translate("health"):

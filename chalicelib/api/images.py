@@ -264,6 +264,11 @@ def _schemas(settings: Settings) -> oa.Json:
                     "description": "`url` serves a display rendition (JPEG or WebP): browsers cannot show the format",
                 },
                 "original_url": {"type": "string", "description": "With a display rendition: the scrubbed original"},
+                "blurhash": {
+                    **nullable_string,
+                    "description": "BlurHash placeholder to paint while a rendition loads (null before processing "
+                    "and on images from before placeholders)",
+                },
                 "reject_reason": {"type": "string"},
                 "is_owner": {"type": "boolean", "description": "Whether the bearer of the request owns the image"},
                 "duplicate_of": {
@@ -283,6 +288,11 @@ def _schemas(settings: Settings) -> oa.Json:
                             "additionalProperties": {"type": "string", "format": "uri"},
                         },
                         "display": {"type": "string", "format": "uri"},
+                        "thumbnail_sources": {
+                            **oa.thumbnail_sources_schema(),
+                            "description": "Each thumbnail in every encoding stored (for <picture>/<source> "
+                            "elements): by size, then extension",
+                        },
                     },
                 },
                 "owner_links": {

@@ -47,6 +47,7 @@ def describe(image: Image) -> dict[str, Any]:
         # Formats browsers cannot show (HEIC) get a display rendition: ``url`` serves it, ``original_url`` the
         # scrubbed original (its owner only).
         "has_display": bool(ready and image.display_key),
+        "blurhash": image.blurhash if ready else None,
     }
     if ready and image.display_key:
         body["original_url"] = f"{base}/file?variant=original"
@@ -73,7 +74,26 @@ def public_links(image: Image, origin: str | None = None) -> dict[str, Any]:
     }
     if (display := image.display_key) and is_public_key(display):
         links["display"] = base + delivery.rendition_path(image.ref, "display", delivery.extension_of(display))
+    if sources := thumbnail_sources(image, base):
+        links["thumbnail_sources"] = sources
     return links
+
+
+def thumbnail_sources(image: Image, base: str) -> dict[str, dict[str, str]]:
+    """Every public encoding of each thumbnail, by size then extension, companions first in the catalog's order
+    (``{"600": {"avif": url, "webp": url, "jpg": url}}``); empty for an image stored before companions existed."""
+    if not image.thumbnail_variants:
+        return {}
+    order = {ext: rank for rank, ext in enumerate(catalog.thumbnail_extensions())}
+    sources: dict[str, dict[str, str]] = {}
+    for name in sorted(image.thumbnails, key=lambda n: int(n) if n.isdigit() else 0):
+        stored = [*image.thumbnail_variants.get(name, {}).values(), image.thumbnails[name]]
+        public = sorted(
+            (delivery.extension_of(key) for key in stored if is_public_key(key)), key=lambda e: order.get(e, len(order))
+        )
+        if name.isdigit() and public:
+            sources[name] = {ext: base + delivery.rendition_path(image.ref, name, ext) for ext in public}
+    return sources
 
 
 def describe_for(image: Image, viewer: Viewer, links: OwnerLinks | None) -> dict[str, Any]:

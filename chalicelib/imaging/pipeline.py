@@ -14,11 +14,11 @@ Checks, in order (the cheap ones first, so a hostile file costs as little as pos
    ``LOAD_TRUNCATED_IMAGES`` is never set.
 
 That one decode is at reduced scale for a large JPEG (``draft()``) and also feeds the thumbnail cascade
-(``thumbnails.py``). Animated GIF/WebP: the first frame. Then the scrubber makes the served copy (the original
-pixels without location metadata; ``served.data`` is the uploaded bytes themselves when nothing needed
-removing). ``sha256`` is the served file's hash (published; it cannot confirm a location-bearing original),
-``original_sha256`` the upload's. Pillow's exceptions are translated here (``raise ... from exc``) and never
-escape.
+(``thumbnails.py``) and the fingerprints (``fingerprints.py``: perceptual hash, BlurHash). Animated GIF/WebP: the
+first frame. Then the scrubber makes the served copy (the original pixels without location metadata;
+``served.data`` is the uploaded bytes themselves when nothing needed removing). ``sha256`` is the served file's
+hash (published; it cannot confirm a location-bearing original), ``original_sha256`` the upload's. Pillow's
+exceptions are translated here (``raise ... from exc``) and never escape.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from PIL import Image, UnidentifiedImageError
 
 from chalicelib import catalog
 from chalicelib.errors import InvalidImage, RejectReason
-from chalicelib.imaging import bounds
+from chalicelib.imaging import bounds, fingerprints
 from chalicelib.imaging import thumbnails as thumbs
 from chalicelib.imaging.results import ProcessedImage, Rendition
 from chalicelib.imaging.scrubbers import SCRUBBERS
@@ -50,12 +50,16 @@ def process(
     max_pixels: int,
     sizes: tuple[int, ...] = catalog.THUMBNAIL_SIZES,
     deadline: float | None = None,
+    companions: tuple[catalog.Companion, ...] | None = None,
 ) -> ProcessedImage:
     """Validate ``data`` by content and make the served copy and the thumbnails. Raises ``InvalidImage``.
 
     ``deadline`` (a ``time.monotonic()`` value; default: :data:`~chalicelib.imaging.bounds.DECODE_SECONDS`
-    from now) bounds the decode: past it the file is refused as ``TOO_COMPLEX``.
+    from now) bounds the decode: past it the file is refused as ``TOO_COMPLEX``. ``companions``: the other
+    encodings of every thumbnail (default: the catalog's, those this build can write; ``()`` for none).
     """
+    if companions is None:
+        companions = catalog.thumbnail_companions()
     if deadline is None:
         deadline = time.monotonic() + bounds.DECODE_SECONDS
     if not data:
@@ -88,11 +92,14 @@ def process(
                 # error must not be mistaken for unreadable EXIF.
                 orientation = thumbs.orientation(im)
                 width, height = thumbs.upright(stored_size, orientation)
+                marks = fingerprints.fingerprints(im, thumbs.upright_transpose(orientation))
                 entry = catalog.format_named(fmt)
                 display = (
                     thumbs.display(im, orientation, catalog.DISPLAY_LONGEST_SIDE) if entry.display_rendition else None
                 )
-                thumbnails = thumbs.thumbnails(im, stored_size, orientation, (width, height), sizes)
+                thumbnails, companion_renditions = thumbs.thumbnail_set(
+                    im, stored_size, orientation, (width, height), sizes, companions
+                )
             finally:
                 served.wait()  # a refused file leaves no work running behind it
         # The decode has proved the pixels; only now does a scrubber's own error count.
@@ -107,9 +114,12 @@ def process(
         # location-bearing original confirm that it is this image.
         sha256=served_sha256,
         original_sha256=original_sha256,
+        dhash=marks.dhash,
+        blurhash=marks.blurhash,
         served=Rendition(served_bytes, entry.mime_type, entry.extension, width, height),
         thumbnails=thumbnails,
         display=display,
+        companions=companion_renditions,
     )
 
 

@@ -367,6 +367,7 @@ class ImageService:
         self._check_can_delete(image, viewer, delete_token)
         keys = [original_key(image.id), *image.thumbnails.values()]
         keys += [key for key in (image.file_key, image.display_key) if key]
+        keys += image.variant_keys()
         # Record first: once it is gone nothing serves the image, and a crash before the objects go leaves
         # only orphans the sweeper removes (the processor also deletes an original it finds no record for).
         self.records.delete(image.id)
@@ -390,7 +391,12 @@ class ImageService:
 
         def commit(keys: Keys) -> Image:
             committed = self.records.set_visibility(
-                image, chosen, file_key=keys.file_key, thumbnails=keys.thumbnails, display_key=keys.display_key
+                image,
+                chosen,
+                file_key=keys.file_key,
+                thumbnails=keys.thumbnails,
+                display_key=keys.display_key,
+                thumbnail_variants=keys.thumbnail_variants,
             )
             self.cache.invalidate(image.id)
             return committed

@@ -69,7 +69,7 @@ class Ingest:
             committed = commit(ready)
         except Exception:
             if discard_on_failure:
-                keys = [stored["file_key"], *stored["thumbnails"].values()]
+                keys = [stored["file_key"], *stored["thumbnails"].values(), *ready.variant_keys()]
                 _delete_quietly(self.storage, [*keys, stored["display_key"]] if stored["display_key"] else keys)
             raise
         self.metrics.record_upload(upload_bytes, path=path)
@@ -99,6 +99,7 @@ class Ingest:
             )
             written.append(served_at)
             thumbnails: dict[str, str] = {}
+            variants: dict[str, dict[str, str]] = {}
             for size, rendition in processed.thumbnails.items():
                 key = rendition_key(prefix, image.ref, str(size), rendition.extension)
                 self.storage.put(
@@ -111,6 +112,19 @@ class Ingest:
                 written.append(key)
                 thumbnails[str(size)] = key
                 digests[str(size)] = hashlib.sha256(rendition.data).hexdigest()
+                # The same thumbnail in the companion formats (<picture> sources), named like it: 600.webp.
+                for extension, companion in processed.companions.get(size, {}).items():
+                    key = rendition_key(prefix, image.ref, str(size), extension)
+                    self.storage.put(
+                        key,
+                        companion.data,
+                        content_type=companion.content_type,
+                        cache_control=cache,
+                        content_disposition=disposition(image.ref, str(size), extension),
+                    )
+                    written.append(key)
+                    variants.setdefault(str(size), {})[extension] = key
+                    digests[f"{size}.{extension}"] = hashlib.sha256(companion.data).hexdigest()
             shown: str | None = None
             if processed.display is not None:
                 shown = rendition_key(prefix, image.ref, "display", processed.display.extension)
@@ -126,7 +140,13 @@ class Ingest:
         except Exception:
             _delete_quietly(self.storage, written)
             raise
-        return {"file_key": served_at, "thumbnails": thumbnails, "digests": digests, "display_key": shown}
+        return {
+            "file_key": served_at,
+            "thumbnails": thumbnails,
+            "digests": digests,
+            "display_key": shown,
+            "thumbnail_variants": variants,
+        }
 
 
 def apply_processing(
@@ -140,6 +160,8 @@ def apply_processing(
         width=processed.width,
         height=processed.height,
         sha256=processed.sha256,
+        dhash=processed.dhash or None,
+        blurhash=processed.blurhash or None,
         processed_at=processed_at,
         **stored,
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chalicelib import catalog, delivery
 from chalicelib.invalidation import Invalidator
@@ -49,9 +49,20 @@ class Keys:
     file_key: str | None
     thumbnails: dict[str, str]
     display_key: str | None = None
+    # The thumbnails' companion encodings, by size then extension (``Image.thumbnail_variants``).
+    thumbnail_variants: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def all(self) -> list[str]:
-        return [k for k in (self.file_key, *self.thumbnails.values(), self.display_key) if k]
+        return [k for k in (self.file_key, *self.thumbnails.values(), self.display_key, *self.variant_keys()) if k]
+
+    def variant_keys(self) -> list[str]:
+        return [key for by_format in self.thumbnail_variants.values() for key in by_format.values()]
+
+    @classmethod
+    def of(cls, image: Image) -> Keys:
+        """Where ``image``'s renditions are now."""
+        variants = {size: dict(by_format) for size, by_format in image.thumbnail_variants.items()}
+        return cls(image.file_key, dict(image.thumbnails), image.display_key, variants)
 
 
 def keys_for(image: Image, *, public: bool) -> Keys:
@@ -62,7 +73,16 @@ def keys_for(image: Image, *, public: bool) -> Keys:
         name: rendition_key(prefix, image.ref, name, delivery.extension_of(key))
         for name, key in image.thumbnails.items()
     }
-    return Keys(file_key, thumbnails)
+    display = (
+        rendition_key(prefix, image.ref, "display", delivery.extension_of(image.display_key))
+        if image.display_key
+        else None
+    )
+    variants = {
+        name: {ext: rendition_key(prefix, image.ref, name, ext) for ext in by_format}
+        for name, by_format in image.thumbnail_variants.items()
+    }
+    return Keys(file_key, thumbnails, display, variants)
 
 
 @dataclass
@@ -73,9 +93,14 @@ class Placement:
     def move(self, image: Image, *, public: bool, commit: Callable[[Keys], Image]) -> Image:
         """Put ``image``'s renditions where ``public`` says, committing the new keys with ``commit``."""
         target = keys_for(image, public=public)
-        current = Keys(image.file_key, dict(image.thumbnails), image.display_key)
+        current = Keys.of(image)
         pairs = [(current.file_key, target.file_key), (current.display_key, target.display_key)] + [
             (key, target.thumbnails[n]) for n, key in current.thumbnails.items()
+        ]
+        pairs += [
+            (key, target.thumbnail_variants[n][ext])
+            for n, by_format in current.thumbnail_variants.items()
+            for ext, key in by_format.items()
         ]
         for old, new in pairs:
             if not old or not new or old == new:
@@ -94,6 +119,6 @@ class Placement:
 
     def forget(self, image: Image) -> None:
         """After a delete: the CDN must stop serving what it may have cached."""
-        keys = Keys(image.file_key, image.thumbnails, image.display_key).all()
+        keys = Keys.of(image).all()
         if any(key.startswith(placement_prefix(public=True)) for key in keys):
             self.invalidator.invalidate(delivery.image_paths_prefix(image.ref))

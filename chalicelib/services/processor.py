@@ -130,7 +130,7 @@ class Processor:
                 # Deleted while we processed it: the delete removed what existed then, so what we just wrote
                 # would be orphaned. Remove it.
                 written = attempted[-1]
-                keys = [written.file_key, written.display_key, *written.thumbnails.values()]
+                keys = [written.file_key, written.display_key, *written.thumbnails.values(), *written.variant_keys()]
                 try:
                     self.storage.delete([key for key in keys if key])
                 except Exception:
@@ -174,6 +174,7 @@ class Processor:
                 file_key=keys.file_key,
                 thumbnails=keys.thumbnails,
                 display_key=keys.display_key,
+                thumbnail_variants=keys.thumbnail_variants,
             ),
         )
 

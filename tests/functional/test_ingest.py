@@ -108,7 +108,8 @@ def test_a_lost_ready_race_keeps_the_winners_renditions(aws: None, monkeypatch: 
     keys = stored_keys()
     assert original_key(pending.id) not in keys
     renditions = [key for key in keys if key.startswith("public/i/")]  # a public image: the CDN's prefix
-    assert len(renditions) == 1 + len(catalog.THUMBNAIL_SIZES)
+    # The served copy, the JPEG thumbnails and each one's companions (catalog.THUMBNAIL_COMPANIONS).
+    assert len(renditions) == 1 + len(catalog.THUMBNAIL_SIZES) * (1 + len(catalog.thumbnail_companions()))
     assert fake.calls == []
 
 

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib import composition, delivery
+from chalicelib import catalog, composition, delivery
 from chalicelib.errors import CdnUnavailable
 from chalicelib.settings import get_settings
 from tests.functional.conftest import body
@@ -44,6 +44,18 @@ def keys_of(short: str) -> dict[str, list[str]]:
     return {prefix: [k for k in keys() if k.startswith(f"{prefix}i/{short}")] for prefix in ("public/", "private/")}
 
 
+def stored_names(short: str, thumbnail_extension: str = "webp") -> list[str]:
+    """The served copy, each thumbnail, and each thumbnail's companions (none in the thumbnail's own format):
+    ``upload()``'s PNG has alpha, so its thumbnails are WebP."""
+    formats = {thumbnail_extension} | {c.format.extension for c in catalog.thumbnail_companions()}
+    names = [f"i/{short}/{size}.{ext}" for size in catalog.THUMBNAIL_SIZES for ext in formats]
+    return sorted([f"i/{short}.png", *names])
+
+
+def placed_names(keys: list[str]) -> list[str]:
+    return sorted(key.split("/", 1)[1] for key in keys)
+
+
 def meta(client: Client, image_id: str, auth: dict[str, str]) -> dict[str, Any]:
     return dict(body(client.http.get(f"/api/v1/images/{image_id}", headers=auth)))
 
@@ -54,7 +66,7 @@ def test_public_renditions_sit_under_the_cdn_prefix_with_stable_links(
     image = upload(client)
     short = image["short_id"]
     placed = keys_of(short)
-    assert len(placed["public/"]) == 4  # served copy + 3 thumbnails
+    assert placed_names(placed["public/"]) == stored_names(short)
     assert placed["private/"] == []
     origin = get_settings().site_origin
     links = image["links"]
@@ -75,7 +87,7 @@ def test_private_upload_never_touches_the_cdn_prefix(
     image = upload(client, ada, visibility="private")
     placed = keys_of(image["short_id"])
     assert placed["public/"] == []
-    assert len(placed["private/"]) == 4
+    assert placed_names(placed["private/"]) == stored_names(image["short_id"])
     assert set(image["links"]) == {"page"}  # no public file links for a private image
 
 
@@ -90,7 +102,7 @@ def test_public_to_private_moves_out_and_invalidates_and_repeating_is_harmless(
         response = patch(client, image["id"], ada, "private")
         assert response.status_code == 200
         assert keys_of(short)["public/"] == []
-        assert len(keys_of(short)["private/"]) == 4
+        assert placed_names(keys_of(short)["private/"]) == stored_names(short)
     assert cdn.calls[0] == [f"/i/{short}.*", f"/i/{short}/*", f"/{short}"]
     # The owner still sees it through presigned links that point at the private copies.
     owner_view = meta(client, image["id"], ada)
@@ -107,7 +119,7 @@ def test_private_to_public_moves_back_and_unlisted_stays_on_the_cdn(
     short = image["short_id"]
     for visibility in ("public", "public", "unlisted"):
         assert patch(client, image["id"], ada, visibility).status_code == 200
-        assert len(keys_of(short)["public/"]) == 4
+        assert placed_names(keys_of(short)["public/"]) == stored_names(short)
         assert keys_of(short)["private/"] == []
     assert cdn.calls == []  # nothing left the CDN's prefix
     assert meta(client, image["id"], ada)["links"]["direct"].endswith(f"/i/{short}.png")
@@ -149,7 +161,7 @@ def test_a_crashed_move_is_finished_by_the_retry(
     monkeypatch.setattr(storage, "delete", real_delete)
     assert patch(client, image["id"], ada, "private").status_code == 200
     assert keys_of(short)["public/"] == []
-    assert len(keys_of(short)["private/"]) == 4
+    assert placed_names(keys_of(short)["private/"]) == stored_names(short)
 
 
 def test_delete_invalidates_a_public_image(client: Client, ada: dict[str, str], cdn: RecordingInvalidator) -> None:  # noqa: F811
