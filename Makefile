@@ -42,13 +42,35 @@ run: $(STAMP) check-system web-vendor  ## start the whole product locally on one
 # Line and branch coverage of chalicelib/ in the in-process tiers (the stack's own processes are not measured).
 COVERAGE := --cov=chalicelib --cov-branch --cov-report=term:skip-covered
 
+# make test: ruff first (seconds), then three things side by side, since most of a test run is waiting on servers:
+# the main tiers in two pytest workers (one runs every test of the shared stack, so there is still one stack and one
+# chromium; the other the unit, functional, packaging and fuzz tiers and the tests that start servers of their own;
+# see xdist_group in tests/conftest.py), mypy, and the LocalStack tier. The last two write to $(TEST_LOGS), printed
+# when they end; the run fails if any of the three failed.
+TEST_LOGS := build/test-logs
+MAIN_TIERS := $(VENV)/bin/pytest -m "not slow and not localstack" -n 2 --dist loadgroup $(COVERAGE)
+LOCALSTACK_TIER := scripts/localstack/run.sh $(VENV)/bin/pytest -m "integration or localstack" tests/integration
+
 .PHONY: test
-test: $(STAMP) check-system web-vendor localstack-install  ## every tier: lint, types, unit, functional, integration, browser, load, packaging, LocalStack
+test: test-deps  ## every tier: lint, types, unit, functional, integration, browser, load, packaging, LocalStack
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -m "not slow and not localstack" $(COVERAGE)
-	scripts/localstack/run.sh $(VENV)/bin/pytest -m "integration or localstack" tests/integration
+	@mkdir -p $(TEST_LOGS)
+	@echo "mypy and the LocalStack tier run beside the main tiers; their output follows ($(TEST_LOGS)/)"
+	@$(VENV)/bin/mypy > $(TEST_LOGS)/mypy.log 2>&1 & mypy=$$!; \
+	$(LOCALSTACK_TIER) > $(TEST_LOGS)/localstack.log 2>&1 & localstack=$$!; \
+	trap 'kill $$mypy $$localstack 2>/dev/null; wait; exit 130' INT TERM; \
+	$(MAIN_TIERS); main=$$?; \
+	wait $$mypy; types=$$?; echo "== mypy (exit $$types)"; cat $(TEST_LOGS)/mypy.log; \
+	wait $$localstack; tier=$$?; echo "== LocalStack tier (exit $$tier)"; cat $(TEST_LOGS)/localstack.log; \
+	echo "== main tiers: exit $$main; mypy: exit $$types; LocalStack tier: exit $$tier"; \
+	[ $$main -eq 0 ] && [ $$types -eq 0 ] && [ $$tier -eq 0 ]
+
+# What the tests need on a fresh clone: the Debian packages first (apt holds one lock), then the project's virtualenv,
+# LocalStack's and the npm assets side by side (separate directories, nothing shared but pip's cache).
+.PHONY: test-deps
+test-deps: check-system
+	@$(MAKE) --no-print-directory -j3 --output-sync=target $(STAMP) web-vendor localstack-install
 
 .PHONY: localstack-install
 localstack-install:  ## create .venv-localstack (Python 3.13 + LocalStack) for the LocalStack tier
@@ -77,8 +99,9 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 # Playwright (its own browser download is impossible offline), libvips for the pyvips benchmark baseline.
 SYSTEM_PACKAGES := redis-server chromium
 .PHONY: check-system
-check-system:  ## install the Debian packages the stack needs if they are missing (needs root)
+check-system:  ## install the Debian packages the stack needs if they are missing, and npm if there is none (needs root)
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -29,6 +29,77 @@ OFFLINE_AWS_ENV = {
 }
 
 
+# --- parallel runs (``make test`` runs ``pytest -n 2 --dist loadgroup``) ---------------------------------------
+
+# Tests that talk to the session's running stack (the ``stack`` fixture below): one group, so a parallel run still
+# starts one stack and one chromium. These files start servers of their own instead and may run beside it.
+STACK_TIERS = ("tests/integration/", "tests/browser/", "tests/load/")
+OWN_SERVERS = (
+    "tests/integration/test_faults.py",
+    "tests/integration/test_run_command.py",
+    "tests/integration/test_redis_nodes.py",
+)
+
+
+def xdist_group(nodeid: str) -> str:
+    """The unit a parallel run hands to one worker: the shared stack's tests, the packaging tier (one
+    ``make package``), else the test's module (module fixtures are made once)."""
+    path = nodeid.split("::", 1)[0]
+    if path.startswith(STACK_TIERS) and path not in OWN_SERVERS:
+        return "stack"
+    if path.startswith("tests/packaging/"):
+        return "packaging"
+    return path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` by ``xdist_group`` above. (pytest-xdist 3.8's own loadgroup reads ``xdist_group``
+    marks by renaming test ids, which pytest 9 no longer allows: every test became its own group.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class TierScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid)
+
+    return TierScheduling(config, log)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reused_botocore_sessions() -> Iterator[None]:
+    """PynamoDB's botocore sessions reused while the AWS environment is the same, instead of one per connection.
+
+    PynamoDB makes a new botocore session for each connection, and every test starts with fresh connections
+    (``composition.reset()``), so each test re-registered botocore's handlers and re-read and re-parsed
+    DynamoDB's service model and endpoint rules: ~80 ms of CPU per connection, a third of the functional tier.
+    A session is only a factory of clients plus the credentials and settings it resolved from the environment,
+    so one is reused per thread (botocore sessions are not thread-safe) and per set of ``AWS_*`` variables: a
+    test that changes the endpoint or the credentials still gets a session that reads them afresh. Clients stay
+    one per connection, as PynamoDB makes them.
+    """
+    import threading
+
+    import botocore.session
+    from pynamodb.connection import base
+
+    made: dict[tuple[int, tuple[tuple[str, str], ...]], botocore.session.Session] = {}
+
+    def get_session(env_vars: Any = None) -> botocore.session.Session:
+        aws_env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+        key = (threading.get_ident(), aws_env)
+        if env_vars is not None:
+            return botocore.session.get_session(env_vars)
+        if key not in made:
+            made[key] = botocore.session.get_session()
+        return made[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(base, "get_session", get_session)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test reaches a real AWS account or a developer's own endpoints by accident."""
