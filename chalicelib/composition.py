@@ -247,7 +247,6 @@ def processor() -> Processor:
         time.time,
         metrics,
         quota=user_quotas(),
-        placement=placement(),
     )
 
 
