@@ -158,12 +158,19 @@ class Contents:
             return False
         return True
 
-    def set_refs(self, content_id: str, cref: str, refs: int) -> None:
-        """Correct a count (the sweeper's repair), only while the item is still this generation."""
+    def set_refs(self, content_id: str, cref: str, refs: int, *, expected: int) -> None:
+        """Correct a count (the sweeper's repair), only while the item is still this generation with the count
+        seen (``ContentChanged`` otherwise: a concurrent upload or delete changed it, and is right)."""
         with _translate():
             ContentRecord(id=ID_PREFIX + content_id).update(
-                actions=[ContentRecord.refs.set(refs)], condition=ContentRecord.cref == cref
+                actions=[ContentRecord.refs.set(refs)],
+                condition=(ContentRecord.cref == cref) & (ContentRecord.refs == expected),
             )
+
+    def recreate(self, content: Content) -> None:
+        """Put back an item its records still name (the sweeper's repair); ``ContentChanged`` if one is there."""
+        with _translate():
+            _record_of(content, refs=content.refs).save(condition=ContentRecord.id.does_not_exist())
 
     def scan(self) -> Iterator[Content]:
         with _translate():

@@ -144,6 +144,9 @@ class EdgeHandler(BaseHTTPRequestHandler):
             "ETag": obj.get("ETag"),
         }
         headers = {name: str(value) for name, value in passed.items() if value}
+        headers["Content-Disposition"] = edge_resolver.content_disposition(path) or headers.get(
+            "Content-Disposition", ""
+        )
         headers["X-Content-Type-Options"] = "nosniff"
         headers.update(delivery.IMAGE_EXTRA_HEADERS)
         headers["Access-Control-Allow-Origin"] = "*"

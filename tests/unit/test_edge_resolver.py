@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
-from chalicelib.edge_resolver import NOT_FOUND, EdgeRecord, edge_record, origin_request, resolve
+from chalicelib.edge_resolver import NOT_FOUND, EdgeRecord, content_disposition, edge_record, origin_request, resolve
 
 SHORT = "AbCdEfGh_-1"
 UUID = "0b7e3f52-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -120,7 +121,13 @@ def _event(uri: str, method: str = "GET") -> dict[str, Any]:
 def test_origin_request_points_the_request_at_the_key() -> None:
     answer = origin_request(_event(f"/i/{SHORT}/600.jpg"), lookup_of(CONTENT))
     assert answer["uri"] == "/content/g3N/600.jpg"
-    assert answer["querystring"] == ""
+    assert parse_qs(answer["querystring"]) == {"response-content-disposition": [f'inline; filename="{SHORT}-600.jpg"']}
+
+
+def test_each_record_url_names_its_own_file() -> None:
+    assert content_disposition(f"/i/{SHORT}.jpg") == f'inline; filename="{SHORT}.jpg"'
+    assert content_disposition(f"/i/{SHORT}/display.png") == f'inline; filename="{SHORT}-display.png"'
+    assert content_disposition("/i/../x.jpg") is None
 
 
 @pytest.mark.parametrize(("uri", "method"), [(f"/i/{SHORT}.png", "GET"), (f"/i/{SHORT}.jpg", "POST")])
