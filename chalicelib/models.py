@@ -108,6 +108,7 @@ class ImageRecord(Model):
     digests = MapAttribute[str, Any](null=True)  # {"file": hex, "150": hex, ...}: stored objects, for verify
     short_id = UnicodeAttribute(null=True)  # public name in URLs (chalicelib/delivery.py); None on older images
     content_id = UnicodeAttribute(null=True)  # the content item whose renditions it serves; None on older images
+    generation = UnicodeAttribute(null=True)  # where its processing writes (content/{generation}/); never shown
 
     owner_index = OwnerIndex()
     gallery_index = GalleryIndex()

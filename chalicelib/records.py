@@ -65,6 +65,9 @@ class Image:
     display_key: str | None = None
     short_id: str | None = None
     content_id: str | None = None  # the shared renditions it serves (chalicelib/contents.py); None before those
+    # Where processing writes this record's renditions (content/{generation}/), chosen with the record so that a
+    # retried run overwrites its own crashed attempt; random and never shown to anyone (ADR 0013).
+    generation: str | None = None
 
     @property
     def ref(self) -> str:
@@ -117,6 +120,7 @@ def _to_image(record: ImageRecord) -> Image:
         display_key=record.display_key,
         short_id=record.short_id,
         content_id=record.content_id,
+        generation=record.generation,
     )
 
 
@@ -268,6 +272,7 @@ class ImageRecords:
             display_key=image.display_key,
             short_id=image.short_id,
             content_id=image.content_id,
+            generation=image.generation,
         )
         condition = ImageRecord.id.does_not_exist()
         if content is None:

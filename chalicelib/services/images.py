@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from chalicelib import catalog, delivery
 from chalicelib.cache.metadata import CacheStatus, MetadataCache
-from chalicelib.contents import ContentChanged, Contents
+from chalicelib.contents import ContentChanged, Contents, new_cref
 from chalicelib.errors import (
     AuthenticationRequired,
     DeleteTokenRequired,
@@ -237,6 +237,7 @@ class ImageService:
             request_id=viewer.request_id,
             expected_sha256=expected_sha256,
             short_id=self._new_short_id(),
+            generation=new_cref(),
         )
         return image, token
 
@@ -276,6 +277,7 @@ class ImageService:
             upload_ip=viewer.source_ip,
             request_id=viewer.request_id,
             short_id=self._new_short_id(),
+            generation=new_cref(),
         )
         # Counted at the size the record will carry (the served copy), so deleting releases exactly this much.
         with self._reserved(image.owner, len(processed.served.data)):

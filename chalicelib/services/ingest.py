@@ -4,13 +4,15 @@
 (presigned upload: a pending record is *marked* ready) differ only in where the bytes come from and how the ready
 record is committed; both call :meth:`Ingest.process` and then :meth:`Ingest.store`.
 
-Renditions are content-addressed and shared (ADR 0013, ``chalicelib/contents.py``). Every run writes its own
-new generation (``content/{cref}/...``), then commits the ready record in one transaction with the content
-item: one more reference to the item that exists, or the item created with this run's generation. The run that
-found an item deletes its own generation after the commit; the run that created one deletes as many keys of a
-generation that never existed. So a fresh and a repeated upload do the same writes, reads and deletes in the same
-order, and answer alike (ADR 0013, "Nothing leaks"). A lost race is retried against the current item; whatever
-goes wrong, the generation this run wrote is deleted unless a committed record names it.
+Renditions are content-addressed and shared (ADR 0013, ``chalicelib/contents.py``). Every record's processing
+writes the record's own generation (``content/{generation}/...``, chosen with the record, so a retried run
+overwrites a crashed attempt's objects instead of leaving them), then commits the ready record in one
+transaction with the content item: one more reference to the item that exists, or the item created with this
+generation. The run that found an item deletes its generation after the commit; the run that created one deletes
+as many keys of a generation that never existed. So a fresh and a repeated upload do the same writes, reads and
+deletes in the same order, and answer alike (ADR 0013, "Nothing leaks"). A lost race is retried against the
+current item. When the commit fails, the generation is deleted unless a content item holds it (a concurrent run
+of the same record's event committed it).
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ class Ingest:
         """
         assert self.contents is not None
         duplicate_of = self.records.find_duplicate(image, processed.sha256)
-        mine = self._write_generation(processed, created_at=processed_at)
+        mine = self._write_generation(processed, image.generation or new_cref(), created_at=processed_at)
         decoy = [content_key(new_cref(), "x", "x") for _ in mine.all_keys()]
         try:
             for _ in range(ACQUIRE_ATTEMPTS):
@@ -104,51 +106,60 @@ class Ingest:
                 log.warning("content item kept changing; giving up", extra={"image_id": image.id})
                 raise MetadataUnavailable()
         except BaseException:
-            _delete_quietly(self.storage, mine.all_keys())  # no committed record names this generation
+            self._discard_unless_held(mine)
             raise
         # The same delete either way: this run's generation when an earlier one won, else keys that never existed.
-        _delete_quietly(self.storage, mine.all_keys() if existing is not None else decoy)
+        joined = existing is not None and existing.cref != mine.cref
+        _delete_quietly(self.storage, mine.all_keys() if joined else decoy)
         self.metrics.record_upload(upload_bytes, path=path)
         return ready if committed is None else committed
 
-    def _write_generation(self, processed: imaging.ProcessedImage, *, created_at: str) -> Content:
-        """Write the renditions under a new generation; returns the content they make. On failure, removes what
-        it wrote before re-raising, so nothing is left half-stored."""
-        cref = new_cref()
-        cache = delivery.IMMUTABLE_CACHE_CONTROL  # shared by every record; a private one is never served by the CDN
-        renditions: list[tuple[str, imaging.Rendition]] = [(SERVED_NAME, processed.served)]
-        renditions += [(str(size), rendition) for size, rendition in processed.thumbnails.items()]
-        if processed.display is not None:
-            renditions.append(("display", processed.display))
-        written: dict[str, str] = {}
-        # What each stored object's bytes hash to, so ``verify`` can tell later whether the store still holds them.
-        digests: dict[str, str] = {}
+    def _discard_unless_held(self, mine: Content) -> None:
+        """After a failed commit: delete this generation unless a content item holds it. Only a run of this same
+        record can have made an item with it, and the record is then no longer pending, so an item that does
+        not hold it now never will."""
+        assert self.contents is not None
         try:
-            for name, rendition in renditions:
-                key = content_key(cref, name, rendition.extension)
+            current = self.contents.get(mine.content_id)
+        except Exception:
+            log.exception("could not tell whether a generation is held; the sweeper will", extra={"cref": mine.cref})
+            return
+        if current is None or current.cref != mine.cref:
+            _delete_quietly(self.storage, mine.all_keys())
+
+    def _write_generation(self, processed: imaging.ProcessedImage, cref: str, *, created_at: str) -> Content:
+        """Write the renditions under generation ``cref``; returns the content they make. On failure, removes what
+        it wrote (unless a content item holds the generation) before re-raising, so nothing is left half-stored."""
+        renditions: dict[str, imaging.Rendition] = {SERVED_NAME: processed.served}
+        renditions |= {str(size): rendition for size, rendition in processed.thumbnails.items()}
+        if processed.display is not None:
+            renditions["display"] = processed.display
+        keys = {name: content_key(cref, name, r.extension) for name, r in renditions.items()}
+        # What each stored object's bytes hash to, so ``verify`` can tell later whether the store still holds them.
+        digests = {name: hashlib.sha256(r.data).hexdigest() for name, r in renditions.items()}
+        content = Content(
+            content_id=content_id_of(digests, keys),
+            cref=cref,
+            file_key=keys[SERVED_NAME],
+            thumbnails={name: key for name, key in keys.items() if name not in (SERVED_NAME, "display")},
+            display_key=keys.get("display"),
+            digests=digests,
+            created_at=created_at,
+        )
+        cache = delivery.IMMUTABLE_CACHE_CONTROL  # shared by every record; a private one is never served by the CDN
+        try:
+            for name, rendition in renditions.items():
                 self.storage.put(
-                    key,
+                    keys[name],
                     rendition.data,
                     content_type=rendition.content_type,
                     cache_control=cache,
                     content_disposition=disposition(name, rendition.extension),
                 )
-                written[name] = key
-                digests[name] = hashlib.sha256(rendition.data).hexdigest()
         except Exception:
-            _delete_quietly(self.storage, written.values())
+            self._discard_unless_held(content)
             raise
-        file_key = written.pop(SERVED_NAME)
-        digests_by_record_name = {("file" if n == SERVED_NAME else n): d for n, d in digests.items()}
-        return Content(
-            content_id=content_id_of(digests_by_record_name, {**written, "file": file_key}),
-            cref=cref,
-            file_key=file_key,
-            thumbnails={n: k for n, k in written.items() if n != "display"},
-            display_key=written.get("display"),
-            digests=digests_by_record_name,
-            created_at=created_at,
-        )
+        return content
 
 
 def apply_processing(image: Image, processed: imaging.ProcessedImage, content: Content, processed_at: str) -> Image:

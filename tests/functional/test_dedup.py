@@ -299,3 +299,20 @@ def test_racing_uploads_and_deletes_of_the_same_bytes_never_lose_or_leave_an_obj
         delete(victim)
     check_invariants()
     assert bucket_keys() == []
+
+
+def test_a_run_killed_before_its_commit_leaves_nothing_once_the_retry_finishes(client: Client) -> None:
+    """The generation is chosen with the record, so the retry writes over what the killed run wrote."""
+    data = make_jpeg(400, 300, color=(7, 7, 7))
+    payload = {"filename": "a.jpg", "content_type": "image/jpeg", "size": len(data)}
+    ticket = body(client.http.post("/api/v1/images/upload-url", headers=JSON, body=json.dumps(payload)))
+    processor = composition.processor()
+    pending = composition.image_records().get(ticket["id"])
+    # The killed run: processed and wrote its renditions, then died (no handler ran, nothing committed).
+    processed = processor.ingest.process(data, max_bytes=10**8)
+    processor.ingest._write_generation(processed, pending.generation or "", created_at=pending.created_at)
+    boto3.client("s3").put_object(Bucket=get_settings().bucket_name, Key=original_key(ticket["id"]), Body=data)
+    assert drain_queue() == []
+    record = composition.image_records().get(ticket["id"])
+    assert record.status == READY
+    assert bucket_keys() == sorted([record.file_key or "", *record.thumbnails.values()])
