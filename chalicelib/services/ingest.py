@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
@@ -75,6 +75,7 @@ class Ingest:
         commit: Callable[[Image, ContentOp], Image | None],
         path: UploadPath,
         upload_bytes: int,
+        done_with: Sequence[str] = (),
     ) -> Image:
         """Write this run's generation, ``commit`` the ready record with its content item; returns the record.
 
@@ -82,7 +83,8 @@ class Ingest:
         one transaction with ``content_op`` and returns what it stored, or ``None`` when that is the record it
         was given; it raises ``ContentChanged`` when the item changed since it was read (retried here).
         ``duplicate_of`` names an earlier image of the same owner with the same content (looked up before
-        anything is written). ``upload_bytes`` is what the user sent (the ``UploadBytes`` metric).
+        anything is written). ``upload_bytes`` is what the user sent (the ``UploadBytes`` metric). ``done_with``:
+        keys to delete once the record is committed (the processed original), in the same request as the cleanup.
         """
         assert self.contents is not None
         duplicate_of = self.records.find_duplicate(image, processed.sha256)
@@ -110,7 +112,7 @@ class Ingest:
             raise
         # The same delete either way: this run's generation when an earlier one won, else keys that never existed.
         joined = existing is not None and existing.cref != mine.cref
-        _delete_quietly(self.storage, mine.all_keys() if joined else decoy)
+        _delete_quietly(self.storage, [*done_with, *(mine.all_keys() if joined else decoy)])
         self.metrics.record_upload(upload_bytes, path=path)
         return ready if committed is None else committed
 

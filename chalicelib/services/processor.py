@@ -113,14 +113,16 @@ class Processor:
                 commit=lambda ready_image, content: self.records.mark_ready(image, ready_image, content),
                 path="presigned",
                 upload_bytes=len(data),
+                done_with=[key],  # the original goes in the same request as the cleanup, right after the commit
             )
         except ImageNotPending:
             # Settled by a concurrent run of the same event, or deleted while we processed it. Nothing of ours was
             # committed, and ``store`` removed the generation this run wrote.
             self.storage.delete([key])
             return "orphan" if self._record_is_gone(image.id) else "duplicate"
+        # (The original went with the cleanup; if that delete failed, the bucket's originals/ lifecycle rule
+        # removes it within ORIGINALS_RETENTION_DAYS.)
         self.cache.invalidate(image.id)
-        self.storage.delete([key])
         self._correct_quota(image, ready)
         log.info(
             "image ready",
