@@ -130,7 +130,21 @@ class Contents:
                     condition=ContentRecord.cref == existing.cref,
                 )
                 return
-            transaction.save(_record_of(mine, refs=1), condition=ContentRecord.id.does_not_exist())
+            # An update that creates the item (the processor may update items, never put them: least privilege).
+            transaction.update(
+                ContentRecord(id=ID_PREFIX + mine.content_id),
+                actions=[
+                    ContentRecord.kind.set("content"),
+                    ContentRecord.cref.set(mine.cref),
+                    ContentRecord.refs.set(1),
+                    ContentRecord.file_key.set(mine.file_key),
+                    ContentRecord.thumbnails.set(mine.thumbnails),
+                    ContentRecord.digests.set(mine.digests),
+                    ContentRecord.created_at.set(mine.created_at),
+                    *([ContentRecord.display_key.set(mine.display_key)] if mine.display_key else []),
+                ],
+                condition=ContentRecord.id.does_not_exist(),
+            )
 
         return op
 
