@@ -18,6 +18,7 @@ from chalicelib.api.integrity import integrity_api
 from chalicelib.api.large_uploads import large_uploads_api
 from chalicelib.api.middleware import error_envelope, observe
 from chalicelib.api.share import share_api
+from chalicelib.api.similar import similar_api
 from chalicelib.api.tokens import tokens_api
 from chalicelib.settings import get_settings
 
@@ -40,6 +41,7 @@ app.register_blueprint(integrity_api)
 app.register_blueprint(docs_api)
 app.register_blueprint(auth_api)
 app.register_blueprint(tokens_api)
+app.register_blueprint(similar_api)
 app.register_blueprint(share_api)  # /{ref} share pages and oEmbed (chalicelib/delivery.py)
 
 

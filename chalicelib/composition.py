@@ -33,6 +33,7 @@ from chalicelib.services.integrity import IntegrityService
 from chalicelib.services.multipart import MultipartService
 from chalicelib.services.placement import Placement
 from chalicelib.services.processor import Processor
+from chalicelib.services.similar import SimilarityService
 from chalicelib.services.users import UserQuotas, UserService
 from chalicelib.settings import get_settings
 from chalicelib.storage import Storage
@@ -179,6 +180,11 @@ def multipart_service() -> MultipartService:
 @component
 def integrity_service() -> IntegrityService:
     return IntegrityService(image_records(), storage())
+
+
+@component
+def similarity_service() -> SimilarityService:
+    return SimilarityService(image_records())
 
 
 @component

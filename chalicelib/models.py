@@ -89,6 +89,8 @@ class ImageRecord(Model):
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
+    dhash = UnicodeAttribute(null=True)  # perceptual hash (dHash, 16 hex digits); None on older images
+    blurhash = UnicodeAttribute(null=True)  # placeholder shown while a rendition loads; None on older images
     file_key = UnicodeAttribute(null=True)  # served copy (location metadata removed)
     thumbnails = MapAttribute[str, Any](null=True)  # {"150": key, "300": key, "600": key}
     delete_token_hash = UnicodeAttribute(null=True)

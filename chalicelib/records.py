@@ -49,6 +49,8 @@ class Image:
     width: int | None = None
     height: int | None = None
     sha256: str | None = None
+    dhash: str | None = None  # perceptual hash (imaging/fingerprints.py), 16 hex digits
+    blurhash: str | None = None  # placeholder painted while a rendition loads
     file_key: str | None = None
     thumbnails: dict[str, str] = field(default_factory=dict)
     delete_token_hash: str | None = None
@@ -104,6 +106,8 @@ def _to_image(record: ImageRecord) -> Image:
         width=None if record.width is None else int(record.width),
         height=None if record.height is None else int(record.height),
         sha256=record.sha256,
+        dhash=record.dhash,
+        blurhash=record.blurhash,
         file_key=record.file_key,
         thumbnails=dict(record.thumbnails.as_dict()) if record.thumbnails is not None else {},
         delete_token_hash=record.delete_token_hash,
@@ -253,6 +257,8 @@ class ImageRecords:
             width=image.width,
             height=image.height,
             sha256=image.sha256,
+            dhash=image.dhash,
+            blurhash=image.blurhash,
             file_key=image.file_key,
             thumbnails=image.thumbnails or None,
             delete_token_hash=image.delete_token_hash,
@@ -296,6 +302,8 @@ class ImageRecords:
             ImageRecord.width.set(cast(int, ready.width)),
             ImageRecord.height.set(cast(int, ready.height)),
             ImageRecord.sha256.set(cast(str, ready.sha256)),
+            *([ImageRecord.dhash.set(ready.dhash)] if ready.dhash else []),
+            *([ImageRecord.blurhash.set(ready.blurhash)] if ready.blurhash else []),
             ImageRecord.file_key.set(cast(str, ready.file_key)),
             ImageRecord.thumbnails.set(ready.thumbnails),
             ImageRecord.processed_at.set(cast(str, ready.processed_at)),
@@ -435,6 +443,25 @@ class ImageRecords:
                 return None
             mine = [r for r in ImageRecord.batch_get(ids) if r.owner == image.owner and r.status == READY]
         return min(mine, key=lambda r: r.created_key).id if mine else None
+
+    def owner_fingerprints(self, owner: str, limit: int) -> list[tuple[str, str]]:
+        """``(id, dhash)`` of those of the owner's newest ``limit`` images that are ready and have a perceptual hash.
+
+        The owner index only (never a scan, never another owner's images); exactly ``limit`` items at most are
+        read (no server-side filter, which would read on past them), three attributes each.
+        """
+        with _translate(owner):
+            results = ImageRecord.owner_index.query(
+                owner, scan_index_forward=False, limit=limit, attributes_to_get=["id", "dhash", "status"]
+            )
+            return [(str(r.id), str(r.dhash)) for r in results if r.status == READY and r.dhash]
+
+    def get_many(self, image_ids: list[str]) -> dict[str, Image]:
+        """The records of ``image_ids`` that exist (one batch read; missing ids are left out)."""
+        if not image_ids:
+            return {}
+        with _translate("batch"):
+            return {record.id: _to_image(record) for record in ImageRecord.batch_get(image_ids)}
 
     def ping(self) -> None:
         with _translate("health"):

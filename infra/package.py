@@ -69,6 +69,7 @@ REQUIRED_TOP_LEVEL = (
     "redis",
     "hiredis",
     "python_multipart",
+    "blurhash",
 )
 MAX_ZIP_BYTES = 20 * 1024 * 1024  # measured ~13 MB; Lambda's direct-upload limit is 50 MB
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # Lambda's limit is 250 MB

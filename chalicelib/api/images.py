@@ -264,6 +264,11 @@ def _schemas(settings: Settings) -> oa.Json:
                     "description": "`url` serves a display rendition (JPEG or WebP): browsers cannot show the format",
                 },
                 "original_url": {"type": "string", "description": "With a display rendition: the scrubbed original"},
+                "blurhash": {
+                    **nullable_string,
+                    "description": "BlurHash placeholder to paint while a rendition loads (null before processing "
+                    "and on images from before placeholders)",
+                },
                 "reject_reason": {"type": "string"},
                 "is_owner": {"type": "boolean", "description": "Whether the bearer of the request owns the image"},
                 "duplicate_of": {

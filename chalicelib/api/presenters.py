@@ -47,6 +47,7 @@ def describe(image: Image) -> dict[str, Any]:
         # Formats browsers cannot show (HEIC) get a display rendition: ``url`` serves it, ``original_url`` the
         # scrubbed original (its owner only).
         "has_display": bool(ready and image.display_key),
+        "blurhash": image.blurhash if ready else None,
     }
     if ready and image.display_key:
         body["original_url"] = f"{base}/file?variant=original"

@@ -36,6 +36,7 @@ ROUTE_SCOPES: dict[tuple[str, str], frozenset[Scope]] = {
     ("GET", "/api/v1/images/{image_id}"): ANY,
     # Reading: your list, files and thumbnails (private ones included).
     ("GET", "/api/v1/users/me/images"): READ,
+    ("GET", "/api/v1/users/me/images/{image_id}/similar"): READ,
     ("GET", "/api/v1/images/{image_id}/file"): READ,
     ("GET", "/api/v1/images/{image_id}/thumbnail"): READ,
     ("GET", "/api/v1/images"): ANY,

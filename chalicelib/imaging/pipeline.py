@@ -14,11 +14,11 @@ Checks, in order (the cheap ones first, so a hostile file costs as little as pos
    ``LOAD_TRUNCATED_IMAGES`` is never set.
 
 That one decode is at reduced scale for a large JPEG (``draft()``) and also feeds the thumbnail cascade
-(``thumbnails.py``). Animated GIF/WebP: the first frame. Then the scrubber makes the served copy (the original
-pixels without location metadata; ``served.data`` is the uploaded bytes themselves when nothing needed
-removing). ``sha256`` is the served file's hash (published; it cannot confirm a location-bearing original),
-``original_sha256`` the upload's. Pillow's exceptions are translated here (``raise ... from exc``) and never
-escape.
+(``thumbnails.py``) and the fingerprints (``fingerprints.py``: perceptual hash, BlurHash). Animated GIF/WebP: the
+first frame. Then the scrubber makes the served copy (the original pixels without location metadata;
+``served.data`` is the uploaded bytes themselves when nothing needed removing). ``sha256`` is the served file's
+hash (published; it cannot confirm a location-bearing original), ``original_sha256`` the upload's. Pillow's
+exceptions are translated here (``raise ... from exc``) and never escape.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from PIL import Image, UnidentifiedImageError
 
 from chalicelib import catalog
 from chalicelib.errors import InvalidImage, RejectReason
-from chalicelib.imaging import bounds
+from chalicelib.imaging import bounds, fingerprints
 from chalicelib.imaging import thumbnails as thumbs
 from chalicelib.imaging.results import ProcessedImage, Rendition
 from chalicelib.imaging.scrubbers import SCRUBBERS
@@ -88,6 +88,7 @@ def process(
                 # error must not be mistaken for unreadable EXIF.
                 orientation = thumbs.orientation(im)
                 width, height = thumbs.upright(stored_size, orientation)
+                marks = fingerprints.fingerprints(im, thumbs.upright_transpose(orientation))
                 entry = catalog.format_named(fmt)
                 display = (
                     thumbs.display(im, orientation, catalog.DISPLAY_LONGEST_SIDE) if entry.display_rendition else None
@@ -107,6 +108,8 @@ def process(
         # location-bearing original confirm that it is this image.
         sha256=served_sha256,
         original_sha256=original_sha256,
+        dhash=marks.dhash,
+        blurhash=marks.blurhash,
         served=Rendition(served_bytes, entry.mime_type, entry.extension, width, height),
         thumbnails=thumbnails,
         display=display,

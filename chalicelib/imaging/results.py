@@ -29,4 +29,6 @@ class ProcessedImage:
     thumbnails: dict[int, Rendition]
     # What browsers are shown for a format they cannot display (HEIC) or may not (AVIF); None for the others.
     display: Rendition | None = None
+    dhash: str = ""  # perceptual hash (dHash) of the upright pixels, 16 hex digits (imaging/fingerprints.py)
+    blurhash: str = ""  # the placeholder shown while a rendition loads
     original_sha256: str = ""  # of the upload as received (integrity checks; never published)

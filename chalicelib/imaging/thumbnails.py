@@ -44,6 +44,11 @@ def orientation(im: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
+def upright_transpose(orientation: int) -> Image.Transpose | None:
+    """The transpose that makes an image with this EXIF orientation upright; None when it already is."""
+    return _ORIENTATION_FIX.get(orientation)
+
+
 def upright(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     # Orientations 5..8 swap the axes (a transpose, possibly with a flip or a rotation).
     return (size[1], size[0]) if orientation >= 5 else size

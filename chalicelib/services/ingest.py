@@ -173,6 +173,8 @@ def apply_processing(image: Image, processed: imaging.ProcessedImage, content: C
         width=processed.width,
         height=processed.height,
         sha256=processed.sha256,
+        dhash=processed.dhash or None,
+        blurhash=processed.blurhash or None,
         processed_at=processed_at,
         file_key=content.file_key,
         thumbnails=dict(content.thumbnails),

@@ -33,6 +33,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/images/{image_id}/file"): frozenset({"read", "full"}),
     ("GET", "/api/v1/images/{image_id}/thumbnail"): frozenset({"read", "full"}),
     ("GET", "/api/v1/users/me/images"): frozenset({"read", "full"}),
+    ("GET", "/api/v1/users/me/images/{image_id}/similar"): frozenset({"read", "full"}),  # near-duplicates of mine
     ("DELETE", "/api/v1/images/{image_id}"): frozenset({"full"}),
     ("PATCH", "/api/v1/images/{image_id}"): frozenset({"full"}),
     # Multipart uploads of large files: uploading; the integrity report: reading.

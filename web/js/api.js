@@ -164,6 +164,11 @@ export function myImages({ cursor, limit = 24 } = {}) {
   return request("GET", `/api/v1/users/me/images?${query}`);
 }
 
+/** My images that look like my image `id` (the API refuses anyone else's: 404). */
+export function similarImages(id) {
+  return request("GET", `/api/v1/users/me/images/${encodeURIComponent(id)}/similar`);
+}
+
 /** Always answered 202 whether or not the address is registered (the answer must not tell). */
 export function requestPasswordReset(email) {
   return request("POST", "/api/v1/auth/password-reset", { json: { email }, auth: false });

@@ -6,6 +6,7 @@
 
 import { apiUrl, listGallery, thumbnailUrl } from "../api.js";
 import { PAGE_SIZE_MAX, thumbnailSizeFor } from "../facts.js";
+import { withPlaceholder } from "../blurhash.js";
 import { initNav } from "../nav.js";
 import { $, el, errorText, formatDimensions, setStatus, thumbnail } from "../ui.js";
 
@@ -38,7 +39,9 @@ async function loadPage() {
     for (const image of page.items || []) {
       if (seen.has(image.id)) continue; // a new upload can shift a page boundary
       seen.add(image.id);
-      grid.append(tile(image));
+      const node = tile(image);
+      withPlaceholder(node.querySelector("img.thumb"), image); // the BlurHash until the thumbnail arrives
+      grid.append(node);
     }
     cursor = page.next_cursor || null;
     finished = !cursor;

@@ -11,6 +11,8 @@ import { THUMBNAIL_SIZES } from "../facts.js";
 import { initNav, showNotice } from "../nav.js";
 import { findUpload, forgetUpload, markTokenShown } from "../uploads-store.js";
 import { visibilitySelect, visibilityText } from "../visibility.js";
+import { withPlaceholder } from "../blurhash.js";
+import { similarSection } from "../similar.js";
 import {
   $,
   clear,
@@ -126,6 +128,7 @@ function showReady(image) {
       height: image.height || null,
     }),
   );
+  withPlaceholder(preview, image, { sized: true });
   preview.addEventListener(
     "error",
     () => {
@@ -191,6 +194,7 @@ function showReady(image) {
       el("p", {}, el("a", { class: "button", href: image.owner_links.file, download: image.filename }, "Download the original")),
     );
   }
+  if (image.is_owner) panel.append(similarSection(image)); // the owner's own near-duplicates (nobody else's)
   const deleteSection = deleteControls(image, local);
   if (deleteSection) panel.append(deleteSection);
 
