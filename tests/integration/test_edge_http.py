@@ -12,6 +12,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -51,11 +52,15 @@ def settle_api_log(stack: Stack) -> int:
 
 
 @pytest.fixture
-def bucket(stack: Stack, aws_clients: dict[str, Any]) -> Any:
+def bucket(stack: Stack, aws_clients: dict[str, Any]) -> Iterator[Any]:
+    """Plants objects straight in the bucket (no record names them); removes them afterwards, so the tests that
+    look for leftovers (objects nothing needs) never find these."""
     s3 = aws_clients["s3"]
     name = stack.env().get("BUCKET_NAME", "chitram-images")
+    planted: list[str] = []
 
     def put(key: str, data: bytes, content_type: str, filename: str) -> None:
+        planted.append(key)
         s3.put_object(
             Bucket=name,
             Key=key,
@@ -65,7 +70,9 @@ def bucket(stack: Stack, aws_clients: dict[str, Any]) -> Any:
             ContentDisposition=f'inline; filename="{filename}"',
         )
 
-    return put
+    yield put
+    if planted:
+        s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": key} for key in planted]})
 
 
 def test_public_renditions_come_from_the_bucket_without_the_api(stack: Stack, aws_clients: dict[str, Any]) -> None:
