@@ -92,8 +92,14 @@ clean:  ## remove the virtualenv, caches and build output
 bench: $(STAMP) check-system  ## run the benchmarks in scripts/bench (ratios against baselines; see docs/benchmarks.md)
 	@dpkg -s libvips42 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvips42 >/dev/null; }
 	$(PY) scripts/bench/thumbnails.py --write-docs
+	$(PY) scripts/bench/upload_cost.py --write-docs
+	$(PY) scripts/bench/package_size.py  # builds build/package, which cold_start.py measures
+	$(PY) scripts/bench/cold_start.py --write-docs
 	$(PY) scripts/bench/ring.py
 	$(PY) scripts/bench/cache_read.py
+	$(PY) scripts/bench/read_path.py        # starts the local stack; records reads_p99_c20 for make bench-quick
+	$(PY) scripts/bench/upload_ready.py --quick  # the same; records upload_to_ready_p95_c20
+	$(PY) scripts/bench/emulator_cost.py --repeat 40  # moto's CPU per call of one upload (the emulator's share)
 
 FUZZ_SECONDS ?= 300
 .PHONY: fuzz

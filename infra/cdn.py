@@ -5,12 +5,18 @@ that order; the default behaviour serves the site bucket. What each target gets:
 
 - ``api``     API Gateway (chalice's ``RestAPI``, its stage as origin path): not cached, every viewer header but
               Host, every query string and cookie forwarded, every method allowed.
-- ``images``  the images bucket through origin access control, origin path ``/public``: the bucket policy lets
-              this distribution read ``public/*`` and nothing else, so a private rendition (kept elsewhere) is
-              unreachable. Cached by the managed CachingOptimized policy; the objects' own
+- ``images``  the images bucket through origin access control. With the edge resolver attached (stack
+              parameter ``EdgeResolverVersionArn``, the Lambda@Edge function of ``infra/edge.py``), every cache
+              miss asks it which key the path serves (``chalicelib/edge_resolver.py``: short id -> ready
+              public/unlisted record -> that record's key, else a bare uncached 404), so renditions shared by
+              records with the same bytes need no copy per record; the function is the gate, so the bucket policy
+              lets the distribution read the renditions' prefixes (never ``originals/``). Without it (a stack not
+              yet given one), the origin path ``/public`` and a ``public/*``-only policy serve the per-record
+              layout as before. Cached by the managed CachingOptimized policy; the objects' own
               ``Cache-Control: public, max-age=31536000, immutable``, ``Content-Type`` and ``Content-Disposition``
-              (written by the processor) pass through; the images headers policy adds nosniff and lets other
-              origins embed them (``Cross-Origin-Resource-Policy: cross-origin``, CORS ``*`` for GET).
+              (written by the processor) pass through; the images headers policy adds nosniff, lets other
+              origins embed them (``Cross-Origin-Resource-Policy: cross-origin``, CORS ``*`` for GET) and removes
+              ``Last-Modified`` (a shared object's date would tell a viewer when someone first uploaded the bytes).
 - ``share``   the API's share pages, cached as the API's ``Cache-Control`` says (public pages ``s-maxage``;
               private and missing ones ``no-store``); the cache key has no headers, cookies or query strings.
 - ``site``    the site bucket (web/) through origin access control.
@@ -43,6 +49,7 @@ ORIGIN_IDS: dict[delivery.Target, str] = {"api": "api", "images": "images", "sha
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
 READ_METHODS = ["GET", "HEAD"]
 SHARE_PAGE_MAX_TTL = 24 * 3600  # the API's s-maxage decides; this only caps it
+REMOVED_IMAGE_HEADERS = ("Last-Modified",)
 
 
 def ref(name: str) -> Json:
@@ -66,8 +73,21 @@ def api_stage() -> str:
     return str(stages.pop())
 
 
+# A numbered version of a function in us-east-1 (CloudFront takes nothing else: no alias, no $LATEST).
+EDGE_VERSION_ARN_PATTERN = r"^(arn:aws[a-z-]*:lambda:us-east-1:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}:[0-9]+)?$"
+# Prefixes the resolver may name (chalicelib/edge_resolver.py): content-addressed renditions and every layout
+# before them. Never originals/ (uploads as sent, location data and all).
+RESOLVED_PREFIXES = ("content/", "public/", "private/", "files/", "thumbs/")
+
+
 def parameters() -> Json:
     return {
+        "EdgeResolverVersionArn": {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": EDGE_VERSION_ARN_PATTERN,
+            "Description": "ResolverVersionArn output of the edge stack (infra/edge.py, us-east-1); empty: none yet.",
+        },
         "CdnAliases": {
             "Type": "CommaDelimitedList",
             "Default": "",
@@ -82,7 +102,14 @@ def parameters() -> Json:
 
 
 def conditions() -> Json:
-    return {"HasCdnCertificate": {"Fn::Not": [{"Fn::Equals": [ref("CdnCertificateArn"), ""]}]}}
+    return {
+        "HasCdnCertificate": {"Fn::Not": [{"Fn::Equals": [ref("CdnCertificateArn"), ""]}]},
+        "HasEdgeResolver": {"Fn::Not": [{"Fn::Equals": [ref("EdgeResolverVersionArn"), ""]}]},
+    }
+
+
+def if_resolver(with_it: Any, without: Any) -> Json:
+    return {"Fn::If": ["HasEdgeResolver", with_it, without]}
 
 
 def distribution_parameter_name() -> Json:
@@ -97,7 +124,10 @@ def images_read_statement() -> Json:
         "Effect": "Allow",
         "Principal": {"Service": "cloudfront.amazonaws.com"},
         "Action": "s3:GetObject",
-        "Resource": sub("${ImagesBucket.Arn}/" + delivery.PUBLIC_PREFIX + "*"),
+        "Resource": if_resolver(
+            [sub("${ImagesBucket.Arn}/" + prefix + "*") for prefix in RESOLVED_PREFIXES],
+            sub("${ImagesBucket.Arn}/" + delivery.PUBLIC_PREFIX + "*"),
+        ),
         "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn()}},
     }
 
@@ -118,7 +148,8 @@ def _origins() -> list[Json]:
         {
             "Id": "images",
             "DomainName": get_att("ImagesBucket", "RegionalDomainName"),
-            "OriginPath": delivery.PUBLIC_ORIGIN_PATH,
+            # The resolver rewrites the path to the whole key; without it, the public prefix is the origin path.
+            "OriginPath": if_resolver(ref("AWS::NoValue"), delivery.PUBLIC_ORIGIN_PATH),
             "OriginAccessControlId": get_att("SiteOriginAccessControl", "Id"),
             **s3_oac,
         },
@@ -148,6 +179,17 @@ def _behaviour(target: delivery.Target) -> Json:
             "CachedMethods": READ_METHODS,
             "CachePolicyId": CACHING_OPTIMIZED,
             "ResponseHeadersPolicyId": ref("ImagesHeadersPolicy"),
+            # Cache misses only: a hit is answered by the edge cache alone.
+            "LambdaFunctionAssociations": if_resolver(
+                [
+                    {
+                        "EventType": "origin-request",
+                        "LambdaFunctionARN": ref("EdgeResolverVersionArn"),
+                        "IncludeBody": False,
+                    }
+                ],
+                ref("AWS::NoValue"),
+            ),
         }
     if target == "share":
         return {
@@ -235,8 +277,11 @@ def resources() -> Json:
             "Properties": {
                 "ResponseHeadersPolicyConfig": {
                     "Name": sub("${AWS::StackName}-image-headers"),
-                    "Comment": "Public renditions: nosniff, and embeddable from any origin",
+                    "Comment": "Public renditions: nosniff, embeddable from any origin, no upload date",
                     "SecurityHeadersConfig": {"ContentTypeOptions": {"Override": True}},
+                    # Renditions are shared by every record with the same bytes: the object's date would tell
+                    # a viewer when the bytes were first uploaded, possibly by someone else.
+                    "RemoveHeadersConfig": {"Items": [{"Header": header} for header in REMOVED_IMAGE_HEADERS]},
                     "CorsConfig": {
                         "AccessControlAllowCredentials": False,
                         "AccessControlAllowHeaders": {"Items": ["*"]},

@@ -11,9 +11,15 @@ Steps, each of which fails loudly rather than shipping something subtly wrong:
 3. The template: the CORS origin chalice bakes into API Gateway's preflight answers is turned into the
    ``SiteOrigin`` parameter (we package with a sentinel origin and replace it), and the ``Stage`` parameter is
    pinned to the packaged stage.
-4. The zip: what the Lambda runtime already provides (boto3, botocore and their dependencies, ~16 MB pulled in
-   by PynamoDB) is removed, then the contents are checked: a dependency chalice could not get is left out with
-   exit 0 and one log line, so we look for every module ourselves.
+4. The zips. ``automatic_layer`` (``.chalice/config.json``) makes chalice put every dependency into one managed
+   layer (``layer-deployment.zip``, shared by both functions) and only our code into the functions' package
+   (``deployment.zip``, app.py + chalicelib/ + chalice's runtime): a code change redeploys a few hundred KB.
+   From the layer, what the Lambda runtime already provides (boto3, botocore and their dependencies, ~16 MB
+   pulled in by PynamoDB) is removed. Both zips get bytecode (``__pycache__/*.cpython-312.pyc``, unchecked-hash
+   so the unzipped files' timestamps do not matter): Lambda's ``/var/task`` and ``/opt`` are read-only, so
+   without it every cold start compiles each imported module from source (docs/adr/0015-cold-start.md). Then
+   the contents are checked: a dependency chalice could not get is left out with exit 0 and one log line, so we
+   look for every module ourselves.
 
     python infra/package.py package --stage dev --out build/package [--offline]
     python infra/package.py vendor | wheelhouse
@@ -22,14 +28,17 @@ Steps, each of which fails loudly rather than shipping something subtly wrong:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
+import py_compile
 import re
 import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -71,8 +80,16 @@ REQUIRED_TOP_LEVEL = (
     "python_multipart",
     "blurhash",
 )
-MAX_ZIP_BYTES = 20 * 1024 * 1024  # measured ~13 MB; Lambda's direct-upload limit is 50 MB
-MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # Lambda's limit is 250 MB
+# The functions' own package: our code only (chalice adds its small runtime, chalice/app.py).
+CODE_ZIP = "deployment.zip"
+CODE_TOP_LEVEL = ("app.py", "__pycache__", "chalicelib", "chalice")
+MAX_CODE_ZIP_BYTES = 1024 * 1024  # measured 0.54 MB with bytecode (0.18 MB without)
+# chalice's managed layer: every dependency, under the path Lambda puts on sys.path for layers (/opt/python/...).
+LAYER_ZIP = "layer-deployment.zip"
+LAYER_PREFIX = f"python/lib/python{PYTHON_VERSION}/site-packages/"
+RUNTIME_ROOTS = {CODE_ZIP: "/var/task/", LAYER_ZIP: "/opt/"}  # where Lambda unzips each (tracebacks name them)
+MAX_ZIP_BYTES = 30 * 1024 * 1024  # the layer, measured ~23 MB with bytecode; Lambda's direct-upload limit is 50 MB
+MAX_UNZIPPED_BYTES = 110 * 1024 * 1024  # code + layers together; Lambda's limit is 250 MB
 
 log = logging.getLogger("package")
 
@@ -234,7 +251,24 @@ def finish_template(template: dict[str, Any], stage: str) -> dict[str, Any]:
     parameters["Stage"]["Default"] = stage
     parameters["JwtSecretName"]["Default"] = f"chitram/{stage}/jwt-secret"
     parameters["OperatorTokenName"]["Default"] = f"chitram/{stage}/operator-token"
-    return drop_shared_role(template)
+    return invoke_api_alias(drop_shared_role(template))
+
+
+def invoke_api_alias(template: dict[str, Any]) -> dict[str, Any]:
+    """Point API Gateway at the API function's SnapStart alias (infra/template.py ``SNAP_START``): chalice's
+    integrations and invoke permission name the unqualified function, whose ``$LATEST`` never uses a snapshot."""
+    resources = template["Resources"]
+    if "AutoPublishAlias" not in resources["APIHandler"]["Properties"]:
+        return template
+    api = resources["RestAPI"]["Properties"]
+    body = json.dumps(api["DefinitionBody"])
+    if "${APIHandler.Arn}" not in body:
+        raise PackageError("chalice's API integrations no longer name ${APIHandler.Arn}: re-check invoke_api_alias")
+    # SAM names the alias it generates <function>Alias<name> (documented); Ref of an alias is its ARN.
+    alias = "APIHandlerAlias" + resources["APIHandler"]["Properties"]["AutoPublishAlias"]
+    api["DefinitionBody"] = json.loads(body.replace("${APIHandler.Arn}", "${" + alias + "}"))
+    resources["APIHandlerInvokePermission"]["Properties"]["FunctionName"] = {"Ref": alias}
+    return template
 
 
 def drop_shared_role(template: dict[str, Any]) -> dict[str, Any]:
@@ -248,25 +282,75 @@ def drop_shared_role(template: dict[str, Any]) -> dict[str, Any]:
     return template
 
 
-def _is_runtime_provided(name: str) -> bool:
+def is_runtime_provided(name: str) -> bool:
     top = name.split("/", 1)[0]
     stem = top.removesuffix(".py")
     project = re.split(r"-\d", top, maxsplit=1)[0] if re.search(r"\.(dist-info|data)$", top) else None
     return stem in RUNTIME_PROVIDED or (project is not None and project.lower() in RUNTIME_PROVIDED)
 
 
-def prune_zip(path: Path) -> list[str]:
-    """Rewrite the zip without what the Lambda runtime provides; returns the removed top-level names."""
+def prune_zip(path: Path, prefix: str = "") -> list[str]:
+    """Rewrite the zip without what the Lambda runtime provides; returns the removed top-level names.
+
+    ``prefix``: where the packages sit in the zip (a layer's ``python/lib/python3.12/site-packages/``)."""
     removed: set[str] = set()
     tmp = path.with_suffix(".tmp")
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(tmp, "w") as target:
         for info in source.infolist():
-            if _is_runtime_provided(info.filename):
-                removed.add(info.filename.split("/", 1)[0])
+            name = info.filename.removeprefix(prefix) if info.filename.startswith(prefix) else None
+            if name and is_runtime_provided(name):
+                removed.add(name.split("/", 1)[0])
                 continue
             target.writestr(info, source.read(info), compress_type=info.compress_type)
     tmp.replace(path)
     return sorted(removed)
+
+
+def add_bytecode(path: Path, runtime_root: str) -> tuple[int, int]:
+    """Add ``__pycache__/<module>.cpython-312.pyc`` beside every ``.py`` in the zip; returns (compiled, skipped).
+
+    Lambda unzips code and layers onto read-only file systems, so Python can never cache what it compiles: without
+    these, every cold start compiles every module it imports from source. Unchecked-hash pycs (PEP 552) are used
+    whatever the unzipped files' timestamps say; the zip is rebuilt whenever the sources change. ``runtime_root``
+    (``/var/task/`` or ``/opt/``) is the path tracebacks will show. A file that does not compile on 3.12 (test
+    data some wheels carry) is skipped: it could not be imported either."""
+    if sys.version_info[:2] != tuple(int(part) for part in PYTHON_VERSION.split(".")):
+        raise PackageError(f"bytecode must be compiled by Python {PYTHON_VERSION}, the functions' runtime")
+    compiled = skipped = 0
+    tmp = path.with_suffix(".tmp")
+    with (
+        zipfile.ZipFile(path) as source,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as target,
+        tempfile.TemporaryDirectory() as work,
+    ):
+        names = set(source.namelist())
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info, data, compress_type=info.compress_type)
+            if not info.filename.endswith(".py"):
+                continue
+            pyc_name = importlib.util.cache_from_source(info.filename)
+            if pyc_name in names:
+                continue
+            src, out = Path(work, "module.py"), Path(work, "module.pyc")
+            src.write_bytes(data)
+            try:
+                py_compile.compile(
+                    str(src),
+                    cfile=str(out),
+                    dfile=runtime_root + info.filename,
+                    doraise=True,
+                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+                )
+            except py_compile.PyCompileError:
+                skipped += 1
+                continue
+            pyc = zipfile.ZipInfo(pyc_name, date_time=info.date_time)
+            pyc.external_attr = 0o644 << 16
+            target.writestr(pyc, out.read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
+            compiled += 1
+    tmp.replace(path)
+    return compiled, skipped
 
 
 def zip_problems(names: Iterable[str], *, zip_bytes: int, unzipped_bytes: int) -> list[str]:
@@ -274,7 +358,7 @@ def zip_problems(names: Iterable[str], *, zip_bytes: int, unzipped_bytes: int) -
     names = list(names)
     tops = {name.split("/", 1)[0] for name in names}
     problems = [f"missing {module}" for module in REQUIRED_TOP_LEVEL if module not in tops]
-    problems += [f"{top} is provided by the Lambda runtime" for top in sorted(tops) if _is_runtime_provided(top)]
+    problems += [f"{top} is provided by the Lambda runtime" for top in sorted(tops) if is_runtime_provided(top)]
     if names.count("PIL/__init__.py") != 1:
         problems.append(f"PIL/__init__.py appears {names.count('PIL/__init__.py')} times")
     pillow_meta = sorted(t for t in tops if t.lower().startswith("pillow-") and t.endswith(".dist-info"))
@@ -290,14 +374,36 @@ def zip_problems(names: Iterable[str], *, zip_bytes: int, unzipped_bytes: int) -
     return problems
 
 
-def check_zip(path: Path) -> None:
-    with zipfile.ZipFile(path) as archive:
-        infos = archive.infolist()
-    problems = zip_problems(
-        [i.filename for i in infos], zip_bytes=path.stat().st_size, unzipped_bytes=sum(i.file_size for i in infos)
+def code_zip_problems(names: Iterable[str], *, zip_bytes: int) -> list[str]:
+    """What is wrong with the functions' own package: anything but our code (dependencies belong in the layer)."""
+    tops = {name.split("/", 1)[0] for name in names}
+    problems = [f"{top} belongs in the layer, not the functions' package" for top in sorted(tops - set(CODE_TOP_LEVEL))]
+    problems += [f"missing {top}" for top in CODE_TOP_LEVEL if top not in tops]
+    if zip_bytes > MAX_CODE_ZIP_BYTES:
+        problems.append(f"the functions' package is {zip_bytes} bytes, over {MAX_CODE_ZIP_BYTES}")
+    return problems
+
+
+def layer_names(names: Iterable[str]) -> list[str]:
+    """The layer's entries as they appear on sys.path (without ``python/lib/python3.12/site-packages/``)."""
+    return [name.removeprefix(LAYER_PREFIX) for name in names if name.startswith(LAYER_PREFIX)]
+
+
+def check_package(out: Path) -> None:
+    """The code zip holds our code only; the layer the dependencies; together everything, nothing twice."""
+    with zipfile.ZipFile(out / CODE_ZIP) as code, zipfile.ZipFile(out / LAYER_ZIP) as layer:
+        code_infos, layer_infos = code.infolist(), layer.infolist()
+    code_names = [i.filename for i in code_infos]
+    problems = code_zip_problems(code_names, zip_bytes=(out / CODE_ZIP).stat().st_size)
+    outside = [i.filename for i in layer_infos if not i.filename.startswith(LAYER_PREFIX) and not i.is_dir()]
+    problems += [f"{name} is outside the layer's {LAYER_PREFIX}" for name in outside[:5]]
+    problems += zip_problems(
+        code_names + layer_names(i.filename for i in layer_infos),
+        zip_bytes=(out / LAYER_ZIP).stat().st_size,
+        unzipped_bytes=sum(i.file_size for i in code_infos + layer_infos),
     )
     if problems:
-        raise PackageError("the deployment zip is wrong:\n  " + "\n  ".join(problems))
+        raise PackageError("the deployment package is wrong:\n  " + "\n  ".join(problems))
 
 
 def package(stage: str, out: Path, *, offline: bool = False) -> Path:
@@ -310,14 +416,19 @@ def package(stage: str, out: Path, *, offline: bool = False) -> Path:
     run_chalice(stage, out, offline=offline)
     sam_path = out / "sam.json"
     sam_path.write_text(json.dumps(finish_template(json.loads(sam_path.read_text()), stage), indent=2) + "\n")
-    removed = prune_zip(out / "deployment.zip")
-    check_zip(out / "deployment.zip")
-    size = (out / "deployment.zip").stat().st_size
+    if not (out / LAYER_ZIP).exists():
+        raise PackageError(f"chalice wrote no {LAYER_ZIP}: is automatic_layer still true in .chalice/config.json?")
+    removed = prune_zip(out / LAYER_ZIP, LAYER_PREFIX) + prune_zip(out / CODE_ZIP)
+    for name, root in RUNTIME_ROOTS.items():
+        compiled, skipped = add_bytecode(out / name, root)
+        log.info("%s: bytecode for %d modules (%d do not compile on %s)", name, compiled, skipped, PYTHON_VERSION)
+    check_package(out)
     log.info(
-        "packaged stage %s into %s (zip %.1f MB; left out, runtime-provided: %s)",
+        "packaged stage %s into %s (functions' package %.2f MB, layer %.1f MB; left out, runtime-provided: %s)",
         stage,
         out,
-        size / 1e6,
+        (out / CODE_ZIP).stat().st_size / 1e6,
+        (out / LAYER_ZIP).stat().st_size / 1e6,
         ", ".join(removed) or "nothing",
     )
     return out

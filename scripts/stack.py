@@ -115,6 +115,7 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     worker_concurrency: int | None = None  # None: the worker's own default (scripts/worker.py)
     worker_batch_size: int | None = None  # None: the worker's own default
+    worker_profile_dir: Path | None = None  # cProfile each worker process into this directory (benchmarks)
     # The operator's token for GET /health/details: OPERATOR_TOKEN from the environment, else one per stack.
     operator_token: str = field(default_factory=lambda: os.environ.get("OPERATOR_TOKEN") or secrets.token_urlsafe(24))
 
@@ -284,6 +285,7 @@ class Stack:
         worker_options = {
             "--concurrency": self.config.worker_concurrency,
             "--batch-size": self.config.worker_batch_size,
+            "--profile-dir": self.config.worker_profile_dir,
         }
         self.spawn(
             "worker",

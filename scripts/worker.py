@@ -14,13 +14,18 @@ are left alone once the handler returns: they become visible again within one vi
 processes die with the parent (``PR_SET_PDEATHSIG``), so killing the worker kills every invocation in flight,
 as a crashed Lambda would.
 
-    python scripts/worker.py [--concurrency N] [--batch-size 10]
+    python scripts/worker.py [--concurrency N] [--batch-size 10] [--profile-dir DIR]
+
+``--profile-dir`` (for ``scripts/bench/upload_ready.py --profile``): each worker process runs its batches under
+``cProfile`` with the process's CPU clock as the timer, and writes ``DIR/worker-<pid>.prof`` when it stops, so the
+profile says where the CPU went rather than where the process waited for the emulator.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import ctypes
 import logging
 import multiprocessing
@@ -28,6 +33,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event as ProcessEvent
@@ -141,11 +147,34 @@ def handle_batch(queue: Queue, messages: list[dict[str, Any]], handler: Callable
     done = [m for m in messages if m["MessageId"] not in failed]
     if done:
         queue.delete(done)
-    log.info("batch of %d: %d done, %d to retry", len(messages), len(done), len(failed))
+    log.info("worker %d: batch of %d: %d done, %d to retry", os.getpid(), len(messages), len(done), len(failed))
 
 
-def run(stop: Stop, *, batch_size: int = MAX_BATCH_SIZE, wait_seconds: int = 1) -> None:
+@contextlib.contextmanager
+def profiled(directory: Path | None) -> Iterator[None]:
+    """cProfile on the process's CPU clock into ``directory/worker-<pid>.prof``; nothing when ``directory`` is None."""
+    if directory is None:
+        yield
+        return
+    profile = cProfile.Profile(time.process_time)
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        directory.mkdir(parents=True, exist_ok=True)
+        profile.dump_stats(directory / f"worker-{os.getpid()}.prof")
+
+
+def run(
+    stop: Stop, *, batch_size: int = MAX_BATCH_SIZE, wait_seconds: int = 1, profile_dir: Path | None = None
+) -> None:
     """One worker: poll, handle a batch, repeat until ``stop`` is set."""
+    with profiled(profile_dir):
+        _run(stop, batch_size=batch_size, wait_seconds=wait_seconds)
+
+
+def _run(stop: Stop, *, batch_size: int, wait_seconds: int) -> None:
     import app as chalice_app  # the deployed handler itself, not a copy of its logic
 
     settings = get_settings()
@@ -176,22 +205,34 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _child(stop: ProcessEvent, parent: int, batch_size: int, wait_seconds: int) -> None:
+def _child(
+    stop: ProcessEvent, parent: int, batch_size: int, wait_seconds: int, profile_dir: Path | None = None
+) -> None:
     _die_with_parent(parent)
     # Ctrl-C reaches the whole process group; the parent decides, and tells the children through ``stop``.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     _configure_logging()
-    run(stop, batch_size=batch_size, wait_seconds=wait_seconds)
+    run(stop, batch_size=batch_size, wait_seconds=wait_seconds, profile_dir=profile_dir)
 
 
-def run_pool(stop: threading.Event, *, concurrency: int, batch_size: int, wait_seconds: int = 1) -> int:
+def run_pool(
+    stop: threading.Event,
+    *,
+    concurrency: int,
+    batch_size: int,
+    wait_seconds: int = 1,
+    profile_dir: Path | None = None,
+) -> int:
     """``concurrency`` worker processes until ``stop`` is set or one of them dies; the exit code."""
     context = multiprocessing.get_context("spawn")  # fresh interpreters: no boto3 client crosses a fork
     child_stop = context.Event()
     children = [
         context.Process(
-            target=_child, args=(child_stop, os.getpid(), batch_size, wait_seconds), name=f"worker-{i}", daemon=True
+            target=_child,
+            args=(child_stop, os.getpid(), batch_size, wait_seconds, profile_dir),
+            name=f"worker-{i}",
+            daemon=True,
         )
         for i in range(concurrency)
     ]
@@ -228,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--batch-size", type=int, default=MAX_BATCH_SIZE, help="messages per batch, 1-10 (default: %(default)s)"
     )
+    parser.add_argument(
+        "--profile-dir", type=Path, help="profile each worker process's CPU (cProfile) into DIR/worker-<pid>.prof"
+    )
     args = parser.parse_args(argv)
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
@@ -238,9 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     if args.concurrency == 1:
-        run(stop, batch_size=args.batch_size)
+        run(stop, batch_size=args.batch_size, profile_dir=args.profile_dir)
         return 0
-    return run_pool(stop, concurrency=args.concurrency, batch_size=args.batch_size)
+    return run_pool(stop, concurrency=args.concurrency, batch_size=args.batch_size, profile_dir=args.profile_dir)
 
 
 if __name__ == "__main__":

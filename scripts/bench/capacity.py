@@ -120,11 +120,57 @@ def ring_balance(ids: list[str], nodes: int) -> float:
     return max(counts.values()) / (len(ids) / nodes)
 
 
+# The CDN's edge resolver (Lambda@Edge origin-request on /i/* misses, infra/edge.py) and what dedup saves.
+# Prices: Lambda@Edge $0.60 per million requests and $0.00005001 per GB-second (billed per ms); DynamoDB on-demand
+# $0.125 per million read request units; S3 Standard $0.023 per GB-month; list prices as of 2026-11 (us-east-1),
+# not re-checked from this offline machine.
+EDGE_PER_MILLION = 0.60
+EDGE_GB_SECOND = 0.00005001
+EDGE_MEMORY_GB = 128 / 1024
+EDGE_SECONDS_PER_MISS = 0.08  # assumed: a keys-only Query + a consistent GetItem, edge cache -> table region
+DYNAMODB_PER_MILLION_RRU = 0.125
+RRU_PER_MISS = 0.5 + 1.0  # eventually consistent Query on a keys-only index + strongly consistent GetItem (<= 4 KB)
+S3_GB_MONTH = 0.023
+STORED_GB_PER_UPLOAD = 2e-3  # served copy + renditions: ~20 TB a day, ~600 TB a month at 10 M uploads a day
+HIT_RATIOS = (0.90, 0.95, 0.99)
+DUPLICATE_SHARES = (0.05, 0.10, 0.20)
+
+
+def edge_resolver_costs() -> None:
+    month_reads = READS_PER_DAY * MONTH_DAYS
+    print(
+        f"\n# edge resolver on /i/* misses, {READS_PER_DAY / 1e9:.0f} B reads a day ({EDGE_SECONDS_PER_MISS} s a miss)"
+    )
+    for hit in HIT_RATIOS:
+        misses = month_reads * (1 - hit)
+        edge = misses / 1e6 * EDGE_PER_MILLION + misses * EDGE_SECONDS_PER_MISS * EDGE_MEMORY_GB * EDGE_GB_SECOND
+        dynamo = misses * RRU_PER_MISS / 1e6 * DYNAMODB_PER_MILLION_RRU
+        peak = READS_PER_DAY / DAY * PEAK_TO_MEAN * (1 - hit)
+        print(
+            f"  hit {hit:.0%}: {misses / 1e9:.2f} B misses/month, peak {peak:,.0f}/s"
+            f"  Lambda@Edge ${edge:,.0f}  DynamoDB ${dynamo:,.0f}  total ${edge + dynamo:,.0f}/month"
+        )
+    uploads_month = UPLOADS_PER_DAY * MONTH_DAYS
+    print("# what dedup saves (duplicates store and PUT their renditions once)")
+    for share in DUPLICATE_SHARES:
+        tb_month = uploads_month * share * STORED_GB_PER_UPLOAD / 1e3
+        puts = uploads_month * share * RENDITION_PUTS_PER_UPLOAD / 1e6 * S3_PUT_PER_MILLION
+        storage = tb_month * 1e3 * S3_GB_MONTH
+        print(
+            f"  {share:.0%} duplicates: {tb_month:,.1f} TB less a month -> storage ${storage:,.0f}/month"
+            f" after one month, ${12 * storage:,.0f}/month after a year; PUTs ${puts:,.0f}/month"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ids", type=int, default=1_000_000)
     parser.add_argument("--nodes", default="3,6")
+    parser.add_argument("--edge-only", action="store_true", help="only the edge resolver's cost and dedup's savings")
     args = parser.parse_args(argv)
+    if args.edge_only:
+        edge_resolver_costs()
+        return 0
     ids = [str(uuid.uuid4()) for _ in range(args.ids)]
 
     print(f"# local checks over {args.ids:,} random image ids")
@@ -196,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nafter/before (WebP) = {after / before:.2f}")
     uploads_month = UPLOADS_PER_DAY * MONTH_DAYS
     print(f"upload path S3 PUTs: ${uploads_month * RENDITION_PUTS_PER_UPLOAD / 1e6 * S3_PUT_PER_MILLION:,.0f}/month")
+    edge_resolver_costs()
     return 0
 
 

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
+from scripts.bench import recorded  # noqa: E402
 from scripts.stack import BIN, HOST, Stack, StackConfig, free_port  # noqa: E402
 
 GOAL_P99_MS = 50.0
@@ -140,6 +141,14 @@ def main() -> int:
     print(f"p99 ratio ours / baseline: {ours / base:.3f}")
     verdict = "met" if ours <= GOAL_P99_MS else "missed"
     print(f"read_p99_c{args.concurrency} {ours:.1f} ms goal <= {GOAL_P99_MS:.0f} ms {verdict}")
+    command = "scripts/bench/read_path.py " + " ".join(sys.argv[1:])
+    recorded.record(
+        f"reads_p99_c{args.concurrency}",
+        f"{ours:.1f}ms",
+        f"<={GOAL_P99_MS:.0f}ms",
+        met=ours <= GOAL_P99_MS,
+        command=command,
+    )
     return 0
 
 

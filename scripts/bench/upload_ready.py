@@ -27,7 +27,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
+import re
 import statistics
 import sys
 import threading
@@ -42,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from scripts.bench import recorded  # noqa: E402
 from scripts.stack import Stack, StackConfig  # noqa: E402
 from scripts.worker import DEFAULT_CONCURRENCY, MAX_BATCH_SIZE  # noqa: E402
 
@@ -204,6 +207,13 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def stack_processes(stack: Stack) -> dict[str, list[int]]:
+    """Each part of the running stack (its whole process tree: the worker's pool, chalice's threads) by name."""
+    parts = {c.name: process_tree(c.process.pid) for c in stack.children if c.name != "provision" and c.alive()}
+    parts["redis"] = [node.pid for node in stack.redis if node.pid is not None]
+    return parts
+
+
 def wait_for_workers(stack: Stack, workers: int, timeout: float = 120.0) -> None:
     log = stack.run_dir / "worker.log"
     deadline = time.monotonic() + timeout
@@ -215,22 +225,38 @@ def wait_for_workers(stack: Stack, workers: int, timeout: float = 120.0) -> None
     raise SystemExit(f"the worker did not start {workers} pollers within {timeout:.0f} s")
 
 
-def run(workers: str, photo: bytes, uploads: int, clients: int) -> Run:
+BATCH_LINE = re.compile(rb"worker (\d+): batch of ")
+POLLING_LINE = re.compile(rb"worker (\d+) polling ")
+
+
+def warm_up(stack: Stack, log: ProcessedLog, photo: bytes, *, most: int = 30) -> None:
+    """Upload one photo at a time until every worker process has handled one (imports, clients, the ring built):
+    the burst then measures the steady state of the long-running local worker, not its processes' first calls."""
+    session = requests.Session()
+    text = (stack.run_dir / "worker.log").read_bytes
+    pollers = set(POLLING_LINE.findall(text()))
+    for _ in range(most):
+        log.wait_for([upload(stack.api_url, photo, session)])
+        if pollers <= set(BATCH_LINE.findall(text())):
+            return
+    raise SystemExit(f"not every worker process handled a warm-up upload after {most}")
+
+
+def run(workers: str, photo: bytes, uploads: int, clients: int, *, profile_dir: Path | None = None) -> Run:
     concurrency, batch_size = (int(part) for part in workers.split("x"))
     config = StackConfig.ephemeral(
         worker_concurrency=concurrency,
         worker_batch_size=batch_size,
+        worker_profile_dir=profile_dir,
         extra_env={"RATE_LIMIT_UPLOADS_PER_MINUTE": "0"},
     )
     stack = Stack(config).start(timeout=120)
     try:
         wait_for_workers(stack, concurrency)
         log = ProcessedLog(stack.run_dir / "worker.log")
-        warm = requests.Session()
-        for _ in range(2):
-            log.wait_for([upload(stack.api_url, photo, warm)])
+        warm_up(stack, log, photo)
         result = Run(workers, load=os.getloadavg()[0])
-        measured = {c.name: process_tree(c.process.pid) for c in stack.children if c.name in ("worker", "moto")}
+        measured = stack_processes(stack)
         before = {name: cpu_seconds(pids) for name, pids in measured.items()}
         client_before = time.process_time()
         sessions = threading.local()
@@ -250,6 +276,61 @@ def run(workers: str, photo: bytes, uploads: int, clients: int) -> Run:
     return result
 
 
+STACK_PARTS = ("moto", "worker", "api", "edge", "web", "redis")
+
+
+@dataclass
+class Bound:
+    """What the CPU per upload allows on ``cpus`` idle CPUs, whatever the scheduling (see ``bound``)."""
+
+    cpu_per_upload: float  # the stack's and the uploading client's, CPU seconds
+    makespan: float  # the last image ready, after the first upload started
+    p95: float  # no schedule does better
+
+
+def bound(cpu_per_upload: float, uploads: int, clients: int, cpus: int = 2) -> Bound:
+    """The lower bounds CPU time alone sets on ``cpus`` idle CPUs with perfect overlap.
+
+    Every image needs ``cpu_per_upload`` CPU seconds before it is ready, so the last one is ready no sooner than
+    ``uploads * cpu / cpus`` after the burst starts. The p95 of ``uploads`` latencies (inclusive quantiles) is at
+    least the ``floor(0.95 (n - 1)) + 1``-th smallest, so at most ``n`` minus that exceed it; the first ``clients``
+    uploads all start at once, so at least ``clients - (n - that)`` of them are ready within the p95, which takes
+    that many images' CPU.
+    """
+    kth = math.floor(0.95 * (uploads - 1)) + 1
+    within = max(1, clients - (uploads - kth))
+    return Bound(cpu_per_upload, uploads * cpu_per_upload / cpus, within * cpu_per_upload / cpus)
+
+
+def budget(uploads: int, cpus: int = 2) -> float:
+    """The CPU seconds per upload at which a burst of ``uploads`` can all be ready within the goal on ``cpus``."""
+    return GOAL_P95_SECONDS * cpus / uploads
+
+
+def cpu_per_upload(r: Run, uploads: int) -> dict[str, float]:
+    return {name: r.cpu[name] / uploads for name in (*STACK_PARTS, "client") if name in r.cpu}
+
+
+def cpu_bound(r: Run, uploads: int, clients: int) -> Bound:
+    return bound(sum(cpu_per_upload(r, uploads).values()), uploads, clients)
+
+
+def cpu_report(r: Run, uploads: int, clients: int) -> None:
+    """CPU per upload of each part of the stack (and the client), and the bound they set on 2 idle CPUs."""
+    per = cpu_per_upload(r, uploads)
+    b = cpu_bound(r, uploads, clients)
+    print(
+        f"  {r.workers} CPU per upload: "
+        + "  ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in per.items())
+        + f"  = {b.cpu_per_upload * 1000:.0f} ms"
+    )
+    print(
+        f"  {r.workers} bound on 2 idle CPUs: last image ready >= {b.makespan:.2f}s after the first upload starts,"
+        f" p95 >= {b.p95:.2f}s; all {uploads} ready within {GOAL_P95_SECONDS}s needs"
+        f" <= {budget(uploads) * 1000:.0f} ms per upload"
+    )
+
+
 def report(runs: list[Run], uploads: int, clients: int, photo: bytes) -> None:
     print(f"{uploads} presigned uploads of a {len(photo) / 2**20:.1f} MiB 12 MP JPEG at concurrency {clients}")
     print(
@@ -265,6 +346,8 @@ def report(runs: list[Run], uploads: int, clients: int, photo: bytes) -> None:
             f"  {statistics.median(u.processing_ms for u in r.uploads) / 1000:>13.2f}s  {r.wall:>5.2f}s"
             f"  {r.cpu.get('worker', 0):>9.1f}s  {r.cpu.get('moto', 0):>7.1f}s  {r.cpu.get('client', 0):>9.1f}s"
         )
+    for r in runs:
+        cpu_report(r, uploads, clients)
     base = runs[0]
     for r in runs[1:]:
         p95 = percentile(r.latencies("started"), 0.95) / percentile(base.latencies("started"), 0.95)
@@ -279,16 +362,39 @@ def main() -> int:
         "--workers", default="1x10,2x10,4x10", help="NxB worker configurations to compare; the first is the baseline"
     )
     parser.add_argument("--photo", type=Path, help="upload this file instead of the derived 12 MP photo")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="cProfile every worker process on its CPU clock into DIR/<workers>/worker-<pid>.prof (warm-up included)",
+    )
     parser.add_argument("--quick", action="store_true", help="`make bench-quick`: the default worker, one goal line")
     args = parser.parse_args()
     photo = args.photo.read_bytes() if args.photo else twelve_mp_photo()
     if args.quick:
         r = run(f"{DEFAULT_CONCURRENCY}x{MAX_BATCH_SIZE}", photo, args.uploads, args.clients)
+        report([r], args.uploads, args.clients, photo)
+        b = cpu_bound(r, args.uploads, args.clients)
         p95 = percentile(r.latencies("started"), 0.95)
         verdict = "met" if p95 <= GOAL_P95_SECONDS else f"missed (load average {r.load:.1f} on {os.cpu_count()} CPUs)"
         print(f"upload_to_ready_p95_c{args.clients} {p95:.2f}s <= {GOAL_P95_SECONDS}s {verdict}")
+        moto = r.cpu.get("moto", 0) / args.uploads
+        recorded.record(
+            f"upload_to_ready_p95_c{args.clients}",
+            f"{p95:.2f}s",
+            f"<={GOAL_P95_SECONDS}s",
+            met=p95 <= GOAL_P95_SECONDS,
+            command="scripts/bench/upload_ready.py " + " ".join(sys.argv[1:]),
+            why=f"{verdict.removeprefix('missed').strip(' ()')}; CPU per upload {b.cpu_per_upload * 1000:.0f} ms"
+            f" ({moto * 1000:.0f} ms of it moto's emulator), so on 2 idle CPUs the burst's last image is ready"
+            f" >= {b.makespan:.1f}s after the first upload: the goal needs <= {budget(args.uploads) * 1000:.0f} ms;"
+            " on AWS the emulator's share is S3's, SQS's and DynamoDB's (docs/benchmarks.md)",
+        )
         return 0
-    runs = [run(workers, photo, args.uploads, args.clients) for workers in args.workers.split(",")]
+    runs = [
+        run(workers, photo, args.uploads, args.clients, profile_dir=args.profile and args.profile / workers)
+        for workers in args.workers.split(",")
+    ]
     report(runs, args.uploads, args.clients, photo)
     return 0
 

@@ -54,3 +54,20 @@ def merge_template() -> dict[str, Any]:
 
     built: dict[str, Any] = template.build()
     return built
+
+
+# The edge resolver's stack (infra/edge.py) is packaged for a table the main stack would have created.
+EDGE_TABLE = "chitram-dev-ImagesTable-1A2B3C4D5E6F"
+EDGE_TABLE_REGION = "eu-west-1"
+
+
+@pytest.fixture(scope="session")
+def edge_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``infra/edge.py`` run as ``make package-edge`` runs it; returns the directory with edge.json and edge.zip."""
+    out = tmp_path_factory.mktemp("edge")
+    command = [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "infra" / "edge.py"), "--table", EDGE_TABLE]
+    result = subprocess.run(
+        [*command, "--table-region", EDGE_TABLE_REGION, "--out", str(out)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return out

@@ -50,7 +50,8 @@ def test_api_is_not_cached_and_gets_every_method_header_and_query(sam: dict[str,
 def test_images_come_from_the_public_prefix_only_through_origin_access_control(sam: dict[str, Any]) -> None:
     images = origin(distribution(sam), "images")
     assert images["DomainName"] == {"Fn::GetAtt": ["ImagesBucket", "RegionalDomainName"]}
-    assert images["OriginPath"] == delivery.PUBLIC_ORIGIN_PATH
+    # Without the edge resolver: the public prefix is the origin path. With it: the resolver names whole keys.
+    assert images["OriginPath"] == cdn.if_resolver({"Ref": "AWS::NoValue"}, delivery.PUBLIC_ORIGIN_PATH)
     assert images["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccessControl", "Id"]}
     oac = sam["Resources"]["SiteOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
     assert (oac["SigningBehavior"], oac["SigningProtocol"], oac["OriginAccessControlOriginType"]) == (
@@ -61,7 +62,11 @@ def test_images_come_from_the_public_prefix_only_through_origin_access_control(s
     statements = sam["Resources"]["ImagesBucketTlsOnly"]["Properties"]["PolicyDocument"]["Statement"]
     allows = [s for s in statements if s["Effect"] == "Allow"]
     assert allows == [cdn.images_read_statement()]
-    assert allows[0]["Resource"] == {"Fn::Sub": "${ImagesBucket.Arn}/" + delivery.PUBLIC_PREFIX + "*"}
+    without_resolver = {"Fn::Sub": "${ImagesBucket.Arn}/" + delivery.PUBLIC_PREFIX + "*"}
+    with_resolver = [{"Fn::Sub": "${ImagesBucket.Arn}/" + p + "*"} for p in cdn.RESOLVED_PREFIXES]
+    assert allows[0]["Resource"] == cdn.if_resolver(with_resolver, without_resolver)
+    # Whatever a record says, the uploads as sent (location data and all) are never readable by the CDN.
+    assert not any(p.startswith("originals") for p in cdn.RESOLVED_PREFIXES)
     assert allows[0]["Condition"]["StringEquals"]["AWS:SourceArn"] == cdn.distribution_arn()
 
 

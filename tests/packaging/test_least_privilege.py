@@ -198,5 +198,6 @@ def test_the_api_is_throttled_and_both_functions_have_reserved_concurrency(sam: 
 
 
 def test_the_processor_gets_powertools_from_a_layer_not_the_zip(sam: dict[str, Any]) -> None:
-    [layer] = sam["Resources"]["HandleSqs"]["Properties"]["Layers"]
-    assert "AWSLambdaPowertoolsPythonV3-python312" in json.dumps(layer)
+    managed, powertools = sam["Resources"]["HandleSqs"]["Properties"]["Layers"]
+    assert managed == {"Ref": "ManagedLayer"}  # chalice's layer of our dependencies (test_package.py)
+    assert "AWSLambdaPowertoolsPythonV3-python312" in json.dumps(powertools)

@@ -291,3 +291,21 @@ def test_alarms_watch_5xx_rate_latency_dlq_and_processor(sam: dict[str, Any]) ->
     }
     assert alarms["ApiLatencyP95Alarm"]["Properties"]["ExtendedStatistic"] == "p95"
     assert resources_of_type(sam, "AWS::CloudWatch::Dashboard")
+
+
+@pytest.mark.parametrize("function", ["APIHandler", "HandleSqs"])
+def test_both_functions_restore_from_a_snapstart_snapshot_of_a_published_version(
+    sam: dict[str, Any], function: str
+) -> None:
+    properties = sam["Resources"][function]["Properties"]
+    assert properties["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert properties["AutoPublishAlias"] == "live"  # SnapStart never applies to $LATEST
+
+
+def test_api_gateway_invokes_the_api_functions_alias_not_latest(sam: dict[str, Any]) -> None:
+    """Chalice's integrations name the unqualified function; $LATEST would never use the snapshot."""
+    body = json.dumps(sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"])
+    assert "${APIHandler.Arn}" not in body
+    assert body.count("${APIHandlerAliaslive}") > 10  # one per route
+    permission = sam["Resources"]["APIHandlerInvokePermission"]["Properties"]
+    assert permission["FunctionName"] == {"Ref": "APIHandlerAliaslive"}

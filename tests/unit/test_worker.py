@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import pstats
 import threading
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -82,3 +85,26 @@ def test_nonsense_concurrency_or_batch_size_is_refused(argv: list[str]) -> None:
 
 def test_the_default_runs_several_invocations() -> None:
     assert worker.DEFAULT_CONCURRENCY >= 2
+
+
+def test_a_batch_line_names_its_worker_process(caplog: pytest.LogCaptureFixture) -> None:
+    # scripts/bench/upload_ready.py warms every worker process by reading these lines.
+    from scripts.bench.upload_ready import BATCH_LINE
+
+    caplog.set_level("INFO", logger="worker")
+    worker.handle_batch(FakeQueue(), messages("a"), lambda event, context: {}, "us-east-1")
+    line = next(r.getMessage() for r in caplog.records if "batch of" in r.getMessage())
+    assert BATCH_LINE.findall(line.encode()) == [str(os.getpid()).encode()]
+
+
+def test_profiling_writes_one_cpu_profile_per_process(tmp_path: Path) -> None:
+    with worker.profiled(tmp_path / "profiles"):
+        sum(range(1000))
+    stats = pstats.Stats(str(tmp_path / "profiles" / f"worker-{os.getpid()}.prof"))
+    assert stats.total_calls > 0  # type: ignore[attr-defined]
+
+
+def test_no_profile_directory_profiles_nothing(tmp_path: Path) -> None:
+    with worker.profiled(None):
+        pass
+    assert list(tmp_path.iterdir()) == []
