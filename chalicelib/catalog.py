@@ -122,6 +122,48 @@ def format_named(name: str) -> Format:
 THUMBNAIL_OPAQUE_FORMAT: Final = "JPEG"
 THUMBNAIL_ALPHA_FORMAT: Final = "WEBP"
 
+
+@dataclass(frozen=True)
+class Companion:
+    """Another encoding of every thumbnail, for browsers that take it: ``<picture><source type=...>`` before the
+    ``<img>`` of the thumbnail itself (JPEG, or WebP for images with alpha), which every browser shows.
+
+    Stored beside the thumbnail under the same name with this format's extension (``/i/{ref}/600.webp``); not
+    made for a thumbnail that already is this format (an image with alpha: its thumbnail is the WebP).
+    """
+
+    format_name: str  # a catalog format (Pillow's name)
+    encoder_options: tuple[tuple[str, object], ...]  # Pillow ``save()`` options
+
+    @property
+    def format(self) -> Format:
+        return FORMATS_BY_NAME[self.format_name]
+
+    @property
+    def encodable(self) -> bool:
+        """Whether this build can write it (AVIF needs Pillow's optional ``_avif`` module)."""
+        return self.format.decodable
+
+
+# Best first: the order of the ``<source>`` elements (a browser takes the first type it supports). The settings and
+# the AVIF decision are measured in docs/benchmarks.md (scripts/bench/companions.py).
+THUMBNAIL_COMPANIONS: Final[tuple[Companion, ...]] = (
+    Companion("AVIF", (("quality", 60), ("speed", 10))),
+    Companion("WEBP", (("quality", 80), ("method", 2))),
+)
+
+
+def thumbnail_companions() -> tuple[Companion, ...]:
+    """The companion encodings this build writes, best first."""
+    return tuple(c for c in THUMBNAIL_COMPANIONS if c.encodable)
+
+
+def thumbnail_extensions() -> tuple[str, ...]:
+    """Every extension a thumbnail may be stored with by this build: the companions', then the thumbnails' own."""
+    names = [c.format_name for c in thumbnail_companions()] + [THUMBNAIL_OPAQUE_FORMAT, THUMBNAIL_ALPHA_FORMAT]
+    return tuple(dict.fromkeys(FORMATS_BY_NAME[name].extension for name in names))
+
+
 # --- renditions ------------------------------------------------------------------------------------
 
 RenditionKind = Literal["thumbnail", "display"]
@@ -204,6 +246,12 @@ def public_facts(settings: Settings) -> dict[str, Any]:
         ),
         "renditions": [{"name": r.name, "longest_side": r.longest_side, "kind": r.kind} for r in RENDITIONS],
         "thumbnail_sizes": sorted(THUMBNAIL_SIZES),
+        # The other encodings every thumbnail also has (best first: the order of <picture>'s <source> elements);
+        # an image's ``links.thumbnail_sources`` names them by this extension.
+        "thumbnail_companions": [
+            {"name": c.format.name, "mime_type": c.format.mime_type, "extension": c.format.extension}
+            for c in thumbnail_companions()
+        ],
         "default_thumbnail_size": DEFAULT_THUMBNAIL_SIZE,
         "visibilities": [
             {

@@ -80,9 +80,12 @@ class Content:
     digests: dict[str, str] = field(default_factory=dict)
     refs: int = 0
     created_at: str = ""
+    # The thumbnails' companion encodings by size then extension (``Image.thumbnail_variants``).
+    thumbnail_variants: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def all_keys(self) -> list[str]:
-        return [k for k in (self.file_key, *self.thumbnails.values(), self.display_key) if k]
+        variants = [key for by_format in self.thumbnail_variants.values() for key in by_format.values()]
+        return [k for k in (self.file_key, *self.thumbnails.values(), self.display_key, *variants) if k]
 
 
 def _to_content(record: ContentRecord) -> Content:
@@ -95,7 +98,15 @@ def _to_content(record: ContentRecord) -> Content:
         digests=dict(record.digests.as_dict()) if record.digests is not None else {},  # type: ignore[no-untyped-call]
         refs=int(record.refs),
         created_at=record.created_at,
+        thumbnail_variants=_variants(record.thumbnail_variants),
     )
+
+
+def _variants(attribute: Any) -> dict[str, dict[str, str]]:
+    if attribute is None:
+        return {}
+    raw = attribute.as_dict() if hasattr(attribute, "as_dict") else dict(attribute)
+    return {str(size): {str(e): str(k) for e, k in dict(by_format).items()} for size, by_format in raw.items()}
 
 
 @contextmanager
@@ -141,6 +152,11 @@ class Contents:
                     ContentRecord.thumbnails.set(mine.thumbnails),
                     ContentRecord.digests.set(mine.digests),
                     ContentRecord.created_at.set(mine.created_at),
+                    *(
+                        [ContentRecord.thumbnail_variants.set(mine.thumbnail_variants)]
+                        if mine.thumbnail_variants
+                        else []
+                    ),
                     *([ContentRecord.display_key.set(mine.display_key)] if mine.display_key else []),
                 ],
                 condition=ContentRecord.id.does_not_exist(),
@@ -201,6 +217,7 @@ def _record_of(content: Content, *, refs: int) -> ContentRecord:
         thumbnails=content.thumbnails or None,
         display_key=content.display_key,
         digests=content.digests or None,
+        thumbnail_variants=content.thumbnail_variants or None,
         created_at=content.created_at,
     )
 

@@ -88,8 +88,10 @@ def edge_record(item: Mapping[str, Any]) -> EdgeRecord:
     """An :class:`EdgeRecord` from a plain record dict (``Image`` fields, or a deserialised DynamoDB item)."""
     thumbnails = item.get("thumbnails") or {}
     companions = item.get("companions") or {}  # other formats of the same renditions, where a record has them
+    # Each thumbnail's companion encodings (AVIF, WebP): {"600": {"webp": key, "avif": key}, ...}
+    variants = [key for by_format in (item.get("thumbnail_variants") or {}).values() for key in by_format.values()]
     extra = [item.get("display_key")]
-    keys = tuple(str(k) for k in [*thumbnails.values(), *companions.values(), *extra] if k)
+    keys = tuple(str(k) for k in [*thumbnails.values(), *companions.values(), *variants, *extra] if k)
     return EdgeRecord(
         ref=str(item.get("short_id") or item["id"]),
         status=str(item.get("status", "")),
@@ -107,7 +109,10 @@ class DynamoLookup:
     """
 
     SHORT_ID_INDEX: Final = "short-id-index"
-    FIELDS: Final = ("id", "short_id", "status", "visibility", "file_key", "thumbnails", "display_key", "companions")
+    FIELDS: Final = (
+        *("id", "short_id", "status", "visibility", "file_key", "thumbnails", "display_key", "companions"),
+        "thumbnail_variants",
+    )
 
     def __init__(self, table: str, client: DynamoDBClient) -> None:
         self.table = table

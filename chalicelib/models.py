@@ -111,6 +111,8 @@ class ImageRecord(Model):
     short_id = UnicodeAttribute(null=True)  # public name in URLs (chalicelib/delivery.py); None on older images
     content_id = UnicodeAttribute(null=True)  # the content item whose renditions it serves; None on older images
     generation = UnicodeAttribute(null=True)  # where its processing writes (content/{generation}/); never shown
+    # The thumbnails' companion encodings (catalog.THUMBNAIL_COMPANIONS): {"600": {"webp": key, "avif": key}, ...}
+    thumbnail_variants = MapAttribute[str, Any](null=True)
 
     owner_index = OwnerIndex()
     gallery_index = GalleryIndex()
@@ -134,6 +136,7 @@ class ContentRecord(Model):
     thumbnails = MapAttribute[str, Any](null=True)
     display_key = UnicodeAttribute(null=True)
     digests = MapAttribute[str, Any](null=True)
+    thumbnail_variants = MapAttribute[str, Any](null=True)  # companion encodings, as on the records
     created_at = UnicodeAttribute()
 
 

@@ -70,6 +70,13 @@ class Image:
     # Where processing writes this record's renditions (content/{generation}/), chosen with the record so that a
     # retried run overwrites its own crashed attempt; random and never shown to anyone (ADR 0013).
     generation: str | None = None
+    # Each thumbnail's companion encodings by size then extension (``{"600": {"webp": key}}``); ``thumbnails``
+    # keeps the JPEG (or alpha WebP) every browser shows.
+    thumbnail_variants: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def variant_keys(self) -> list[str]:
+        """Every stored key of the thumbnails' companion encodings."""
+        return [key for by_format in self.thumbnail_variants.values() for key in by_format.values()]
 
     @property
     def ref(self) -> str:
@@ -125,7 +132,13 @@ def _to_image(record: ImageRecord) -> Image:
         short_id=record.short_id,
         content_id=record.content_id,
         generation=record.generation,
+        thumbnail_variants=_variants(record.thumbnail_variants),
     )
+
+
+def _variants(attribute: Any) -> dict[str, dict[str, str]]:
+    raw = attribute.as_dict() if attribute is not None else {}
+    return {str(size): {str(ext): str(key) for ext, key in dict(by_format).items()} for size, by_format in raw.items()}
 
 
 def gallery_shard_for(image: Image, shards: int) -> str | None:
@@ -279,6 +292,7 @@ class ImageRecords:
             short_id=image.short_id,
             content_id=image.content_id,
             generation=image.generation,
+            thumbnail_variants=image.thumbnail_variants or None,
         )
         condition = ImageRecord.id.does_not_exist()
         if content is None:
@@ -316,6 +330,9 @@ class ImageRecords:
             ImageRecord.display_key.set(ready.display_key) if ready.display_key else ImageRecord.display_key.remove(),
             ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
             ImageRecord.content_id.set(ready.content_id) if ready.content_id else ImageRecord.content_id.remove(),
+            ImageRecord.thumbnail_variants.set(ready.thumbnail_variants)
+            if ready.thumbnail_variants
+            else ImageRecord.thumbnail_variants.remove(),
         ]
         condition = (ImageRecord.id.exists()) & (ImageRecord.status == PENDING)
         if content is None:
@@ -363,6 +380,7 @@ class ImageRecords:
         file_key: str | None = None,
         thumbnails: dict[str, str] | None = None,
         display_key: str | None = None,
+        thumbnail_variants: dict[str, dict[str, str]] | None = None,
     ) -> Image:
         """Change the visibility and, when the renditions moved with it, the keys that name them."""
         updated = replace(image, visibility=visibility)
@@ -372,6 +390,8 @@ class ImageRecords:
             updated = replace(updated, thumbnails=dict(thumbnails))
         if display_key is not None:
             updated = replace(updated, display_key=display_key)
+        if thumbnail_variants is not None:
+            updated = replace(updated, thumbnail_variants=thumbnail_variants)
         shard = gallery_shard_for(updated, self.gallery_shards)
         actions: list[Action] = [
             ImageRecord.visibility.set(visibility),
@@ -383,6 +403,8 @@ class ImageRecords:
             actions.append(ImageRecord.thumbnails.set(dict(thumbnails)))
         if display_key is not None:
             actions.append(ImageRecord.display_key.set(display_key))
+        if thumbnail_variants:
+            actions.append(ImageRecord.thumbnail_variants.set(thumbnail_variants))
         with _translate(image.id):
             ImageRecord(id=image.id).update(actions=actions, condition=ImageRecord.id.exists())
         return updated

@@ -14,7 +14,8 @@ holds, ``chalicelib/edge_resolver.py``):
 
     public/i/{ref}.{ext}           the served copy of a public or unlisted image (location metadata removed)
     public/i/{ref}/{name}.{ext}    its thumbnails (150/300/600 on the longest side) and the display rendition
-                                   of a format browsers cannot show (HEIC, AVIF; ``display``, <= 2560)
+                                   of a format browsers cannot show (HEIC, AVIF; ``display``, <= 2560); each
+                                   thumbnail's companion encodings under the same name (``600.avif``, ``600.webp``)
     private/i/{ref}...             the same for a private image: a prefix the CDN cannot read
     files/{id}.{ext}, thumbs/{id}/{size}.{ext}, thumbs/{id}/display.{ext}
                                    images stored before short ids (moved on their first visibility change)

@@ -288,6 +288,11 @@ def _schemas(settings: Settings) -> oa.Json:
                             "additionalProperties": {"type": "string", "format": "uri"},
                         },
                         "display": {"type": "string", "format": "uri"},
+                        "thumbnail_sources": {
+                            **oa.thumbnail_sources_schema(),
+                            "description": "Each thumbnail in every encoding stored (for <picture>/<source> "
+                            "elements): by size, then extension",
+                        },
                     },
                 },
                 "owner_links": {

@@ -142,6 +142,18 @@ def thumbnails_schema() -> Json:
     }
 
 
+def thumbnail_sources_schema() -> Json:
+    """``{"600": {"avif": url, "webp": url, "jpg": url}, ...}``: every encoding of each thumbnail, by size then
+    extension (the catalog's companion formats this build writes, and the thumbnail's own JPEG or WebP)."""
+    url = {"type": "string", "format": "uri"}
+    by_format = {
+        "type": "object",
+        "propertyNames": {"enum": list(catalog.thumbnail_extensions())},
+        "additionalProperties": url,
+    }
+    return {**thumbnails_schema(), "additionalProperties": by_format}
+
+
 def page_params(settings: Settings) -> list[Json]:
     limit = {"type": "integer", "minimum": 1, "maximum": settings.page_size_max, "default": settings.page_size_default}
     return [

@@ -74,7 +74,25 @@ def public_links(image: Image, origin: str | None = None) -> dict[str, Any]:
     }
     if display := image.display_key:
         links["display"] = base + delivery.rendition_path(image.ref, "display", delivery.extension_of(display))
+    if sources := thumbnail_sources(image, base):
+        links["thumbnail_sources"] = sources
     return links
+
+
+def thumbnail_sources(image: Image, base: str) -> dict[str, dict[str, str]]:
+    """Every public encoding of each thumbnail, by size then extension, companions first in the catalog's order
+    (``{"600": {"avif": url, "webp": url, "jpg": url}}``); empty for an image stored before companions existed."""
+    if not image.thumbnail_variants:
+        return {}
+    order = {ext: rank for rank, ext in enumerate(catalog.thumbnail_extensions())}
+    sources: dict[str, dict[str, str]] = {}
+    for name in sorted(image.thumbnails, key=lambda n: int(n) if n.isdigit() else 0):
+        stored = [*image.thumbnail_variants.get(name, {}).values(), image.thumbnails[name]]
+        # (Only called for what the edge serves: ``public_links`` checked the record's visibility.)
+        public = sorted((delivery.extension_of(key) for key in stored), key=lambda e: order.get(e, len(order)))
+        if name.isdigit() and public:
+            sources[name] = {ext: base + delivery.rendition_path(image.ref, name, ext) for ext in public}
+    return sources
 
 
 def describe_for(image: Image, viewer: Viewer, links: OwnerLinks | None) -> dict[str, Any]:

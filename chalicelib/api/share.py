@@ -2,12 +2,15 @@
 
 ``GET /{ref}`` (a short id, or an image's UUID id) renders the page server-side: readable without JavaScript,
 with OpenGraph and Twitter card tags, a canonical URL and oEmbed discovery; then loads the site's interactive
-viewer (``web/js/pages/image.js``) for people. ``GET /api/v1/oembed?url=`` answers the oEmbed JSON
+viewer (``web/js/pages/image.js``) for people. The page carries the image's public metadata in a JSON data block
+(:func:`image_data_block`), so an anonymous visitor's viewer asks the API nothing: a view of a page the CDN has
+cached reaches neither API Gateway nor a Lambda. ``GET /api/v1/oembed?url=`` answers the oEmbed JSON
 (https://oembed.com, type ``photo``).
 
 What a page may reveal: a ready public or unlisted image's name, size and renditions. Anything else (private,
-pending, rejected, deleted, never existed) gets the same bare 404 page with nothing about the image in it; the
-viewer script then asks the API with the visitor's own token, so an owner still sees their private image. The
+pending, rejected, deleted, never existed) gets the same bare 404 page with nothing about the image in it (no
+data block); the viewer script then asks the API with the visitor's own token, so an owner still sees their
+private image (a signed-in visitor's viewer asks the API on a public page too: it may be the owner's). The
 page is rendered for an anonymous visitor only (browsers send no bearer token on navigation), which is also why
 the CDN may cache it. Unlisted pages carry ``noindex``. Every value written into the HTML is escaped: filenames
 are user input.
@@ -16,13 +19,14 @@ are user input.
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from chalice.app import Blueprint, Response
 
 from chalicelib import catalog, composition, delivery
-from chalicelib.api import bodies
+from chalicelib.api import bodies, presenters
 from chalicelib.api import openapi as oa
 from chalicelib.api.responses import handles_errors, json_response
 from chalicelib.errors import ImageNotFound, ValidationFailed
@@ -33,6 +37,7 @@ from chalicelib.settings import Settings, get_settings
 share_api = Blueprint(__name__)
 
 PROVIDER_NAME = "Chitram"
+IMAGE_DATA_ID = "image-data"  # the page's JSON data block: what the viewer script shows without asking the API
 PREVIEW_SIZES = ("600", "300", "150")  # og:image: the largest thumbnail there is (a display rendition first)
 NOT_FOUND_BODY = (
     '<section class="state-card full"><h1>Image not found</h1><p>There is no image at this address.</p></section>'
@@ -77,6 +82,17 @@ def shareable(ref: str) -> Image | None:
     if image.status != READY or image.visibility not in ("public", "unlisted"):
         return None
     return image
+
+
+def image_data_block(image: Image) -> str:
+    """The image's metadata as anyone may read it from the API (``GET /api/v1/images/{id}`` without a token), in a
+    ``<script type="application/json">`` block: data, never run (the CSP's ``script-src 'self'`` stays whole), so
+    the viewer script shows the image without an API call and a page the CDN has cached costs no Lambda. ``<``,
+    ``>`` and ``&`` are written as JSON escapes, so a filename cannot close the block or open a comment."""
+    data = {**presenters.describe(image), "is_owner": False}
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    return f'<script type="application/json" id="{IMAGE_DATA_ID}">{text}</script>'
 
 
 def _meta(attribute: str, name: str, content: object) -> str:
@@ -125,6 +141,7 @@ def render_page(image: Image | None, ref: str) -> str:
             )
         if image.width and image.height:
             body += f'<p class="muted">{image.width} \N{MULTIPLICATION SIGN} {image.height} px</p>'
+        head.append(image_data_block(image))
     return "\n".join(
         [
             "<!doctype html>",

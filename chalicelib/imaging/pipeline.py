@@ -50,12 +50,16 @@ def process(
     max_pixels: int,
     sizes: tuple[int, ...] = catalog.THUMBNAIL_SIZES,
     deadline: float | None = None,
+    companions: tuple[catalog.Companion, ...] | None = None,
 ) -> ProcessedImage:
     """Validate ``data`` by content and make the served copy and the thumbnails. Raises ``InvalidImage``.
 
     ``deadline`` (a ``time.monotonic()`` value; default: :data:`~chalicelib.imaging.bounds.DECODE_SECONDS`
-    from now) bounds the decode: past it the file is refused as ``TOO_COMPLEX``.
+    from now) bounds the decode: past it the file is refused as ``TOO_COMPLEX``. ``companions``: the other
+    encodings of every thumbnail (default: the catalog's, those this build can write; ``()`` for none).
     """
+    if companions is None:
+        companions = catalog.thumbnail_companions()
     if deadline is None:
         deadline = time.monotonic() + bounds.DECODE_SECONDS
     if not data:
@@ -93,7 +97,9 @@ def process(
                 display = (
                     thumbs.display(im, orientation, catalog.DISPLAY_LONGEST_SIDE) if entry.display_rendition else None
                 )
-                thumbnails = thumbs.thumbnails(im, stored_size, orientation, (width, height), sizes)
+                thumbnails, companion_renditions = thumbs.thumbnail_set(
+                    im, stored_size, orientation, (width, height), sizes, companions
+                )
             finally:
                 served.wait()  # a refused file leaves no work running behind it
         # The decode has proved the pixels; only now does a scrubber's own error count.
@@ -113,6 +119,7 @@ def process(
         served=Rendition(served_bytes, entry.mime_type, entry.extension, width, height),
         thumbnails=thumbnails,
         display=display,
+        companions=companion_renditions,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -32,3 +32,5 @@ class ProcessedImage:
     dhash: str = ""  # perceptual hash (dHash) of the upright pixels, 16 hex digits (imaging/fingerprints.py)
     blurhash: str = ""  # the placeholder shown while a rendition loads
     original_sha256: str = ""  # of the upload as received (integrity checks; never published)
+    # Each thumbnail in the catalog's companion formats (``catalog.thumbnail_companions()``), by size then extension.
+    companions: dict[int, dict[str, Rendition]] = field(default_factory=dict)

@@ -71,11 +71,24 @@ def thumbnails(
     upright_size: tuple[int, int],
     sizes: tuple[int, ...],
 ) -> dict[int, Rendition]:
+    return thumbnail_set(im, stored_size, orientation, upright_size, sizes, ())[0]
+
+
+def thumbnail_set(
+    im: Image.Image,
+    stored_size: tuple[int, int],
+    orientation: int,
+    upright_size: tuple[int, int],
+    sizes: tuple[int, ...],
+    companions: tuple[catalog.Companion, ...],
+) -> tuple[dict[int, Rendition], dict[int, dict[str, Rendition]]]:
+    """The thumbnails by size, and each one's companion encodings by extension (same pixels, other formats)."""
     ordered = sorted(set(sizes), reverse=True)
     icc = im.info.get("icc_profile")
     src = _thumbnail_mode(im)
 
     thumbs: dict[int, Rendition] = {}
+    others: dict[int, dict[str, Rendition]] = {}
     current = src
     for size in ordered:
         # Targets come from the original size, not the previous step, so rounding does not drift.
@@ -88,7 +101,24 @@ def thumbnails(
         current = step  # the cascade: the next (smaller) size is made from this one
         upright_step = step.transpose(_ORIENTATION_FIX[orientation]) if orientation in _ORIENTATION_FIX else step
         thumbs[size] = _encode(upright_step, icc, fit(upright_size, size))
-    return {size: thumbs[size] for size in sizes}
+        others[size] = _companions(upright_step, icc, thumbs[size], companions)
+    return {size: thumbs[size] for size in sizes}, {size: others[size] for size in sizes}
+
+
+def _companions(
+    im: Image.Image, icc: object, thumbnail: Rendition, companions: tuple[catalog.Companion, ...]
+) -> dict[str, Rendition]:
+    """``im`` (the thumbnail's pixels) in each companion format the thumbnail is not already in."""
+    extra = {"icc_profile": icc} if isinstance(icc, bytes) else {}
+    made: dict[str, Rendition] = {}
+    for companion in companions:
+        fmt = companion.format
+        if fmt.extension == thumbnail.extension:
+            continue
+        out = io.BytesIO()
+        im.save(out, fmt.name, **dict(companion.encoder_options), **extra)
+        made[fmt.extension] = Rendition(out.getvalue(), fmt.mime_type, fmt.extension, im.width, im.height)
+    return made
 
 
 def display(im: Image.Image, orientation: int, longest: int) -> Rendition:

@@ -393,6 +393,7 @@ class ImageService:
             # Images from before content addressing own their objects alone (a single reference).
             keys = [original_key(image.id), *image.thumbnails.values()]
             keys += [key for key in (image.file_key, image.display_key) if key]
+            keys += image.variant_keys()
             # Record first: once it is gone nothing serves the image, and a crash before the objects go leaves
             # only orphans the sweeper removes (the processor also deletes an original it finds no record for).
             self.records.delete(image.id)

@@ -134,18 +134,30 @@ class Ingest:
         it wrote (unless a content item holds the generation) before re-raising, so nothing is left half-stored."""
         renditions: dict[str, imaging.Rendition] = {SERVED_NAME: processed.served}
         renditions |= {str(size): rendition for size, rendition in processed.thumbnails.items()}
+        # The same thumbnails in the companion formats (<picture> sources), named like them: 600.webp.
+        companions = {
+            f"{size}.{extension}": companion
+            for size, by_format in processed.companions.items()
+            for extension, companion in by_format.items()
+        }
+        renditions |= companions
         if processed.display is not None:
             renditions["display"] = processed.display
-        keys = {name: content_key(cref, name, r.extension) for name, r in renditions.items()}
+        keys = {name: content_key(cref, name.split(".")[0], r.extension) for name, r in renditions.items()}
+        variants: dict[str, dict[str, str]] = {}
+        for name in companions:
+            size, extension = name.split(".")
+            variants.setdefault(size, {})[extension] = keys[name]
         # What each stored object's bytes hash to, so ``verify`` can tell later whether the store still holds them.
         digests = {name: hashlib.sha256(r.data).hexdigest() for name, r in renditions.items()}
         content = Content(
             content_id=content_id_of(digests, keys),
             cref=cref,
             file_key=keys[SERVED_NAME],
-            thumbnails={name: key for name, key in keys.items() if name not in (SERVED_NAME, "display")},
+            thumbnails={name: key for name, key in keys.items() if name.isdigit()},
             display_key=keys.get("display"),
             digests=digests,
+            thumbnail_variants=variants,
             created_at=created_at,
         )
         cache = delivery.IMMUTABLE_CACHE_CONTROL  # shared by every record; a private one is never served by the CDN
@@ -180,6 +192,7 @@ def apply_processing(image: Image, processed: imaging.ProcessedImage, content: C
         thumbnails=dict(content.thumbnails),
         display_key=content.display_key,
         digests=dict(content.digests),
+        thumbnail_variants={size: dict(by_format) for size, by_format in content.thumbnail_variants.items()},
     )
 
 

@@ -73,6 +73,8 @@ class IntegrityService:
         objects = {"file": image.file_key, **image.thumbnails}
         if image.display_key:
             objects["display"] = image.display_key
+        for size, by_format in image.thumbnail_variants.items():
+            objects.update({f"{size}.{extension}": key for extension, key in by_format.items()})
         checks = [
             ObjectCheck(role=role, expected=image.digests.get(role), actual=self._digest(key))
             for role, key in sorted(objects.items())

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from chalicelib import catalog  # noqa: E402
 from chalicelib.cache.metadata import KEY_PREFIX  # noqa: E402
 from chalicelib.cache.ring import HashRing  # noqa: E402
 from chalicelib.records import READY, Image, gallery_shard_for  # noqa: E402
@@ -42,7 +43,9 @@ PAGE_VIEWS_PER_READ = 0.05  # share page loads per image fetch (the rest are emb
 GALLERY_PAGES_PER_READ = 0.02  # gallery API pages per image fetch (each page queries every shard)
 CDN_HIT_IMAGES = 0.95  # /i/*: immutable, a year's TTL
 CDN_HIT_PAGES = 0.80  # share pages of public images, s-maxage 1 h
-RENDITION_PUTS_PER_UPLOAD = 8  # served copy + 3 JPEG/WebP thumbnails + 3 WebP + 1 AVIF where encodable
+# Served copy + each thumbnail in its own format and each companion format (catalog.THUMBNAIL_COMPANIONS: AVIF,
+# WebP) = 1 + 3 x 3 = 10 (an image with alpha: its thumbnail is the WebP, so 7).
+RENDITION_PUTS_PER_UPLOAD = 1 + len(catalog.THUMBNAIL_SIZES) * (1 + len(catalog.THUMBNAIL_COMPANIONS))
 PROCESSOR_SECONDS_PER_IMAGE = 0.3  # read + decode + renditions + writes, 12 MP photo, Lambda 1 GB
 API_SECONDS_PER_REQUEST = 0.025
 API_MEMORY_GB = 1.0

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib import composition, delivery
+from chalicelib import catalog, composition, delivery
 from chalicelib.contents import Contents
 from chalicelib.edge_resolver import EdgeRecord, edge_record, resolve
 from chalicelib.errors import ImageNotFound
@@ -30,6 +30,8 @@ from tests.conftest import make_jpeg
 from tests.functional.conftest import body, drain_queue
 from tests.functional.test_ownership import JSON, multipart, sign_up, usage
 
+# Served copy, 3 thumbnails and each one's companions (catalog.THUMBNAIL_COMPANIONS).
+RENDITIONS = 1 + len(catalog.THUMBNAIL_SIZES) * (1 + len(catalog.thumbnail_companions()))
 RACE_ROUNDS = 40
 RACE_SECONDS = 60  # bound on the whole race test, whatever the machine's load
 RACE_THREADS = 6
@@ -68,7 +70,7 @@ def test_two_users_upload_the_same_file_one_set_of_objects_two_records(client: C
     data = make_jpeg(640, 480)
     first = api_upload(client, data, ada)
     second = api_upload(client, data, bob, visibility="unlisted")
-    assert len(bucket_keys()) == 4  # served copy + 3 thumbnails, once
+    assert len(bucket_keys()) == RENDITIONS  # served copy + 3 thumbnails + their companions, once
     # Two independent records: own ids, short ids, owners, visibility.
     assert first["id"] != second["id"]
     assert first["short_id"] != second["short_id"]
@@ -86,7 +88,7 @@ def test_two_users_upload_the_same_file_one_set_of_objects_two_records(client: C
     assert client.http.delete(f"/api/v1/images/{first['id']}", headers=ada).status_code == 204
     assert resolve(paths[first["id"]], lookup) is None
     assert resolve(paths[second["id"]], lookup) == b.file_key
-    assert len(bucket_keys()) == 4
+    assert len(bucket_keys()) == RENDITIONS
     assert body(client.http.get(f"/api/v1/images/{second['id']}"))["status"] == READY
     # Both delete: the objects are gone, and the item.
     assert client.http.delete(f"/api/v1/images/{second['id']}", headers=bob).status_code == 204
@@ -102,7 +104,7 @@ def test_anonymous_delete_tokens_stay_per_record(client: Client) -> None:
     assert wrong.status_code == 403
     ok = client.http.delete(f"/api/v1/images/{first['id']}", headers={"X-Delete-Token": first["delete_token"]})
     assert ok.status_code == 204
-    assert len(bucket_keys()) == 4
+    assert len(bucket_keys()) == RENDITIONS
 
 
 def _shape(value: Any) -> Any:
@@ -151,7 +153,7 @@ def test_presigned_uploads_answer_alike_and_reach_ready_alike(client: Client) ->
     assert _shape(ticket_a) == _shape(ticket_b)
     assert ready_a["status"] == ready_b["status"] == READY
     assert _shape(ready_a) == _shape(ready_b)
-    assert len([k for k in bucket_keys() if k.startswith("content/")]) == 4
+    assert len([k for k in bucket_keys() if k.startswith("content/")]) == RENDITIONS
 
 
 def test_a_private_record_of_public_bytes_is_unreachable_to_others(client: Client) -> None:
@@ -212,7 +214,7 @@ def check_invariants() -> None:
     ready = [image for image in live if image.status == READY]
     keys = set(bucket_keys())
     for image in ready:
-        needed = [image.file_key or "", *image.thumbnails.values()]
+        needed = [image.file_key or "", *image.thumbnails.values(), *image.variant_keys()]
         assert set(needed) <= keys, f"{image.id} lost objects"
     contents = {c.content_id: c for c in Contents().scan()}
     held: dict[str, int] = {}
@@ -315,4 +317,4 @@ def test_a_run_killed_before_its_commit_leaves_nothing_once_the_retry_finishes(c
     assert drain_queue() == []
     record = composition.image_records().get(ticket["id"])
     assert record.status == READY
-    assert bucket_keys() == sorted([record.file_key or "", *record.thumbnails.values()])
+    assert bucket_keys() == sorted([record.file_key or "", *record.thumbnails.values(), *record.variant_keys()])

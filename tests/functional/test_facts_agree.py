@@ -137,6 +137,26 @@ def test_openapi_thumbnail_sizes_are_the_catalog_s(settings: Settings) -> None:
         assert schema["propertyNames"]["enum"] == names
 
 
+def test_openapi_thumbnail_sources_are_the_catalog_s(settings: Settings) -> None:
+    found = properties_named(openapi_document(settings), "thumbnail_sources")
+    assert found
+    names = sorted((r.name for r in catalog.RENDITIONS if r.kind == "thumbnail"), key=int)
+    for where, schema in found:
+        assert schema["propertyNames"]["enum"] == names, where
+        by_format = schema["additionalProperties"]["propertyNames"]["enum"]
+        companions = [c.format.extension for c in catalog.thumbnail_companions()]
+        assert by_format[: len(companions)] == companions
+        thumbnail_own = {catalog.format_named(n).extension for n in ("JPEG", "WEBP")}
+        assert set(by_format) == set(companions) | thumbnail_own
+
+
+def test_config_js_and_openapi_drop_companions_this_build_cannot_encode(without_avif: None) -> None:
+    config = site_config(Settings(), api_base="")
+    assert [c["extension"] for c in config["THUMBNAIL_COMPANIONS"]] == ["webp"]
+    schema = properties_named(openapi_document(Settings()), "thumbnail_sources")[0][1]
+    assert "avif" not in schema["additionalProperties"]["propertyNames"]["enum"]
+
+
 def test_openapi_limits_follow_the_settings(settings: Settings) -> None:
     document = openapi_document(settings)
     upload = document["components"]["schemas"]["UploadUrlRequest"]["properties"]["size"]
@@ -176,6 +196,10 @@ def test_config_js_publishes_the_catalog_and_the_settings(settings: Settings) ->
         assert fmt.mime_type in accept
         assert {f".{ext}" for ext in fmt.extensions} <= set(accept)
     assert config["THUMBNAIL_SIZES"] == sorted(catalog.THUMBNAIL_SIZES)
+    assert config["THUMBNAIL_COMPANIONS"] == [
+        {"name": c.format.name, "mime_type": c.format.mime_type, "extension": c.format.extension}
+        for c in catalog.thumbnail_companions()
+    ]
     assert config["DEFAULT_THUMBNAIL_SIZE"] == catalog.DEFAULT_THUMBNAIL_SIZE
     assert [v["name"] for v in config["VISIBILITIES"]] == list(catalog.VISIBILITIES)
     assert config["DEFAULT_VISIBILITY"] == catalog.DEFAULT_VISIBILITY
@@ -195,6 +219,9 @@ def test_config_js_and_openapi_agree(settings: Settings) -> None:
     assert upload["visibility"]["enum"] == [v["name"] for v in config["VISIBILITIES"]]
     thumbnails = schemas["Image"]["properties"]["thumbnails"]["propertyNames"]["enum"]
     assert [int(name) for name in thumbnails] == config["THUMBNAIL_SIZES"]
+    sources = schemas["Image"]["properties"]["links"]["properties"]["thumbnail_sources"]
+    companions = [c["extension"] for c in config["THUMBNAIL_COMPANIONS"]]
+    assert sources["additionalProperties"]["propertyNames"]["enum"][: len(companions)] == companions
 
 
 def web_sources(*suffixes: str) -> list[Path]:

@@ -13,12 +13,17 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib import composition, delivery
+from chalicelib import catalog, composition, delivery
 from chalicelib.edge_resolver import EdgeRecord, edge_record, resolve
 from chalicelib.errors import CdnUnavailable
 from chalicelib.settings import get_settings
 from tests.functional.conftest import body
 from tests.functional.test_ownership import ada, patch, upload  # noqa: F401 - ada is a fixture
+
+# ``upload()``'s PNG has alpha, so its thumbnails are WebP; companions are never in the thumbnail's own format.
+RENDITIONS = 1 + len(catalog.THUMBNAIL_SIZES) * len(
+    {"webp"} | {c.format.extension for c in catalog.thumbnail_companions()}
+)
 
 
 class RecordingInvalidator:
@@ -69,6 +74,18 @@ def served(short: str, paths: dict[str, str] | None = None) -> dict[str, str | N
     return {name: resolve(path, lookup) for name, path in (paths or paths_of(short)).items()}
 
 
+def stored_names(short: str, thumbnail_extension: str = "webp") -> list[str]:
+    """The served copy, each thumbnail, and each thumbnail's companions (none in the thumbnail's own format):
+    ``upload()``'s PNG has alpha, so its thumbnails are WebP."""
+    formats = {thumbnail_extension} | {c.format.extension for c in catalog.thumbnail_companions()}
+    names = [f"i/{short}/{size}.{ext}" for size in catalog.THUMBNAIL_SIZES for ext in formats]
+    return sorted([f"i/{short}.png", *names])
+
+
+def placed_names(keys: list[str]) -> list[str]:
+    return sorted(key.split("/", 1)[1] for key in keys)
+
+
 def meta(client: Client, image_id: str, auth: dict[str, str]) -> dict[str, Any]:
     return dict(body(client.http.get(f"/api/v1/images/{image_id}", headers=auth)))
 
@@ -77,7 +94,8 @@ def test_public_renditions_are_served_by_the_edge_with_stable_links(client: Clie
     image = upload(client)
     short = image["short_id"]
     stored = keys()
-    assert len(stored) == 4  # served copy + 3 thumbnails, one generation
+    # Served copy, 3 thumbnails and their companions (catalog.THUMBNAIL_COMPANIONS), one generation.
+    assert len(stored) == RENDITIONS
     assert all(key.startswith("content/") for key in stored)
     origin = get_settings().site_origin
     links = image["links"]
@@ -87,7 +105,11 @@ def test_public_renditions_are_served_by_the_edge_with_stable_links(client: Clie
     assert links["thumbnails"]["600"].startswith(f"{origin}/i/{short}/600.")
     direct = resolve(urlsplit(links["direct"]).path, lookup)
     assert direct in stored
-    assert {resolve(urlsplit(url).path, lookup) for url in links["thumbnails"].values()} | {direct} == set(stored)
+    assert {resolve(urlsplit(url).path, lookup) for url in links["thumbnails"].values()} | {direct} <= set(stored)
+    record = composition.image_records().get(image["id"])
+    for size, by_format in record.thumbnail_variants.items():
+        for extension, key in by_format.items():
+            assert resolve(delivery.rendition_path(short, size, extension), lookup) == key
     head = boto3.client("s3").head_object(Bucket=get_settings().bucket_name, Key=str(direct))
     assert head["CacheControl"] == delivery.IMMUTABLE_CACHE_CONTROL
     assert head["ContentType"] == "image/png"
@@ -101,7 +123,7 @@ def test_a_private_upload_is_never_served_by_the_edge(
     ada: dict[str, str],  # noqa: F811
 ) -> None:
     image = upload(client, ada, visibility="private")
-    assert len(keys()) == 4
+    assert len(keys()) == RENDITIONS
     assert set(served(image["short_id"]).values()) == {None}
     assert set(image["links"]) == {"page"}  # no public file links for a private image
 

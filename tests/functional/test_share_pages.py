@@ -220,3 +220,69 @@ def test_a_short_id_already_taken_is_never_handed_out_again(client: Client, monk
     monkeypatch.setattr(delivery, "new_short_id", lambda: next(candidates))
     second = upload(client)
     assert short_id_of(second["id"]) == fresh
+
+
+class DataBlocks(html.parser.HTMLParser):
+    """The text of each ``<script type="application/json">`` block, as a browser hands it to ``JSON.parse``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks: dict[str, str] = {}
+        self._open: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "script" and values.get("type") == "application/json":
+            self._open = values.get("id", "")
+            self.blocks[self._open] = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self.blocks[self._open] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._open = None
+
+
+def data_blocks(page: str) -> dict[str, str]:
+    parser = DataBlocks()
+    parser.feed(page)
+    return parser.blocks
+
+
+def test_a_public_page_carries_what_the_viewer_shows_so_a_view_needs_no_api_call(client: Client) -> None:
+    image = upload(client)
+    short = short_id_of(image["id"])
+    page = client.http.get(f"/{short}").body.decode()
+    blocks = data_blocks(page)
+    assert list(blocks) == ["image-data"]
+    embedded = json.loads(blocks["image-data"])
+    # Exactly what the API answers anyone who asks without a token.
+    answered = body(client.http.get(f"/api/v1/images/{image['id']}"))
+    assert embedded == answered
+    assert embedded["links"]["thumbnail_sources"]
+    # Data, never code: the only executable script is the site's own module file (the CSP allows 'self' only).
+    scripts = parse(page).scripts
+    assert sorted(s.get("type", "") for s in scripts) == ["application/json", "module"]
+    assert [s["src"] for s in scripts if s.get("type") == "module"] == ["/js/pages/image.js"]
+
+
+def test_the_data_block_cannot_be_closed_by_a_filename(client: Client) -> None:
+    image = upload(client)
+    records = composition.image_records()
+    stored = records.get(image["id"])
+    records.delete(stored.id)
+    hostile = "</script><script>alert(1)</script><!--&.png"
+    records.create(replace(stored, filename=hostile))
+    composition.metadata_cache().invalidate(stored.id)
+    page = client.http.get(f"/{stored.short_id}").body.decode()
+    assert "</script><script>alert" not in page
+    assert "<!--" not in page
+    assert json.loads(data_blocks(page)["image-data"])["filename"] == hostile  # intact once parsed
+
+
+def test_pages_that_reveal_nothing_carry_no_data(client: Client, ada: dict[str, str]) -> None:  # noqa: F811
+    private = upload(client, ada, visibility="private")
+    for ref in (short_id_of(private["id"]), delivery.new_short_id()):
+        assert data_blocks(client.http.get(f"/{ref}").body.decode()) == {}

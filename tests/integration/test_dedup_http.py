@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from chalicelib import catalog
 from scripts.stack import Stack
 from tests.conftest import unique_jpeg
 from tests.functional.test_dedup import _shape
@@ -20,6 +21,8 @@ from tests.http_api import unclaimed_generations
 from tests.integration.test_delivery_http import assert_not_served, assert_served, image_urls, sign_up
 
 pytestmark = pytest.mark.integration
+# Served copy, 3 thumbnails and each one's companions (catalog.THUMBNAIL_COMPANIONS).
+RENDITIONS = 1 + len(catalog.THUMBNAIL_SIZES) * (1 + len(catalog.thumbnail_companions()))
 
 RACE_ROUNDS = 5
 RACE_SECONDS = 90
@@ -64,7 +67,7 @@ def test_two_users_one_set_of_objects_and_the_last_delete_frees_it(stack: Stack,
     second = upload(stack.url, data, bob, visibility="unlisted")
     generation = generation_of(aws_clients, first["id"])
     assert generation_of(aws_clients, second["id"]) == generation
-    assert len(keys_under(aws_clients, generation)) == 4  # one served copy + 3 thumbnails for both records
+    assert len(keys_under(aws_clients, generation)) == RENDITIONS  # one set of renditions for both records
     assert first["short_id"] != second["short_id"]
     assert first["links"]["direct"] != second["links"]["direct"]
     for image in (first, second):
@@ -75,7 +78,7 @@ def test_two_users_one_set_of_objects_and_the_last_delete_frees_it(stack: Stack,
         assert_not_served(url)
     for url in image_urls(second):
         assert_served(url)  # the other's image still serves at the edge
-    assert len(keys_under(aws_clients, generation)) == 4
+    assert len(keys_under(aws_clients, generation)) == RENDITIONS
     assert delete(stack.url, second, bob) == 204
     for url in image_urls(second):
         assert_not_served(url)
@@ -181,7 +184,7 @@ def test_uploads_racing_deletes_of_the_same_bytes_over_http(stack: Stack, aws_cl
             for url in image_urls(image):
                 assert_served(url)
         assert len(generations) == 1
-        assert len(keys_under(aws_clients, next(iter(generations)))) == 4
+        assert len(keys_under(aws_clients, next(iter(generations)))) == RENDITIONS
         assert unclaimed_generations(aws_clients) == []
     with lock:
         last = list(alive)

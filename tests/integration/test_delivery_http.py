@@ -11,18 +11,32 @@
 from __future__ import annotations
 
 import html.parser
+import json
 import time
 from typing import Any
 
 import pytest
 import requests
 
-from chalicelib import delivery
+from chalicelib import catalog, delivery
+from chalicelib.imaging import SNIFF_BYTES, sniff
 from scripts.stack import Stack, StackConfig
 from tests.conftest import make_jpeg
 from tests.integration.test_edge_http import CRAWLER, settle_api_log
 
 pytestmark = pytest.mark.integration
+
+
+class _Sniffed(dict[bytes, str]):
+    """The format the magic bytes of a response name (the imaging package's sniffer)."""
+
+    def __missing__(self, head: bytes) -> str:
+        found = sniff(head)
+        assert found, head
+        return found
+
+
+SNIFFED = _Sniffed()
 
 
 class Meta(html.parser.HTMLParser):
@@ -59,17 +73,20 @@ def sign_up(base: str) -> str:
 
 
 def image_urls(image: dict[str, Any]) -> list[str]:
+    """The direct link, the thumbnails and every other encoding of each (``links.thumbnail_sources``)."""
     links = image["links"]
-    return [links["direct"], *links["thumbnails"].values()]
+    sources = [url for by_format in links["thumbnail_sources"].values() for url in by_format.values()]
+    assert len(sources) > len(links["thumbnails"])  # the companions (WebP, AVIF where encodable) are there
+    return list(dict.fromkeys([links["direct"], *links["thumbnails"].values(), *sources]))
 
 
 def assert_served(url: str) -> requests.Response:
     response = requests.get(url, timeout=10)
     assert response.status_code == 200, url
     extension = url.rsplit(".", 1)[1]
-    assert (
-        response.headers["Content-Type"] == {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}[extension]
-    )
+    real = catalog.FORMATS_BY_NAME[SNIFFED[response.content[:SNIFF_BYTES]]]  # what the bytes are
+    assert response.headers["Content-Type"] == real.mime_type
+    assert real.extension == extension
     assert response.headers["Cache-Control"] == delivery.IMMUTABLE_CACHE_CONTROL
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["ETag"]
@@ -142,7 +159,8 @@ def test_private_upload_is_never_on_the_edge(stack: Stack) -> None:
     token = sign_up(stack.url)
     image = upload(stack.url, token, visibility="private")
     assert set(image["links"]) == {"page"}
-    for path in (f"/i/{image['short_id']}.jpg", f"/i/{image['short_id']}/600.jpg", f"/i/{image['short_id']}/150.jpg"):
+    renditions = [f"/{size}.{ext}" for size in (600, 150) for ext in ("jpg", "webp", "avif")]
+    for path in (f"/i/{image['short_id']}.jpg", *(f"/i/{image['short_id']}{r}" for r in renditions)):
         assert_not_served(stack.url + path)
 
 
@@ -177,3 +195,33 @@ def test_images_are_still_served_after_the_api_stops(tmp_path: Any) -> None:
         assert requests.get(f"{own.url}/api/v1/images", timeout=10).status_code == 502  # the API is really down
         for url in image_urls(image):
             assert_served(url)
+
+
+def test_the_webp_companion_is_served_at_its_stable_path_without_the_api(stack: Stack) -> None:
+    image = upload(stack.url)
+    short = image["short_id"]
+    url = f"{stack.url}/i/{short}/600.webp"
+    assert image["links"]["thumbnail_sources"]["600"]["webp"] == url
+    before = settle_api_log(stack)
+    served = assert_served(url)
+    assert served.content[:4] == b"RIFF"
+    assert served.content[8:12] == b"WEBP"
+    assert served.headers["Content-Disposition"] == f'inline; filename="{short}-600.webp"'
+    assert requests.get(url, headers={"If-None-Match": served.headers["ETag"]}, timeout=10).status_code == 304
+    assert settle_api_log(stack) == before, "a companion view reached the API"
+
+
+def test_a_share_page_carries_everything_its_viewer_loads(stack: Stack) -> None:
+    """One request reaches the API per share page view (the page itself, which the CDN caches for public images);
+    everything the viewer then shows is in the page, on /i/ and the site: no further API request."""
+    image = upload(stack.url)
+    before = settle_api_log(stack)
+    page = requests.get(image["links"]["page"], timeout=10)
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == delivery.PUBLIC_PAGE_CACHE_CONTROL
+    block = page.text.split('<script type="application/json" id="image-data">', 1)[1].split("</script>", 1)[0]
+    embedded = json.loads(block)
+    assert embedded["id"] == image["id"]
+    for url in image_urls(embedded):
+        assert_served(url)
+    assert settle_api_log(stack) == before + 1, "the share page's viewer needed the API"

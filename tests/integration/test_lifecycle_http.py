@@ -9,6 +9,7 @@ import pytest
 import requests
 from PIL import Image
 
+from chalicelib import catalog
 from tests.conftest import FIXTURES, make_jpeg, make_png, unique_jpeg
 from tests.integration.conftest import Api
 
@@ -113,7 +114,8 @@ def test_delete_removes_record_file_and_thumbnails(api: Api, aws_clients: dict[s
             listed += [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
         return listed
 
-    assert len(keys()) == 4  # served copy + 3 thumbnails; the original is gone once processed
+    # Served copy + 3 thumbnails + each thumbnail's companions (AVIF, WebP); the original is gone once processed.
+    assert len(keys()) == 1 + len(catalog.THUMBNAIL_SIZES) * (1 + len(catalog.thumbnail_companions()))
     missing = api.delete(f"/api/v1/images/{ticket['id']}")
     assert (missing.status_code, missing.json()["detail"]["code"]) == (403, "DELETE_TOKEN_REQUIRED")
     wrong = api.delete(f"/api/v1/images/{ticket['id']}", headers={"X-Delete-Token": "x" * 43})

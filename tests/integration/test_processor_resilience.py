@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib import catalog
 from scripts.stack import Stack
 from tests.conftest import make_jpeg
 from tests.http_api import image_objects
@@ -63,7 +64,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(
         meta = api.wait_until_processed(ticket["id"], timeout=60)
         assert meta["status"] == "ready"
         keys = objects_of(aws_clients, ticket["id"])
-        assert len(keys) == 4, keys  # one served copy + three thumbnails, none twice, no original left
+        # One served copy + three thumbnails + their companions (AVIF, WebP), none twice, no original left.
+        assert len(keys) == 1 + len(catalog.THUMBNAIL_SIZES) * (1 + len(catalog.thumbnail_companions())), keys
         assert not any(key.startswith("originals/") for key in keys)
     wait_for_empty_queue(aws_clients)
     dlq = aws_clients["sqs"].get_queue_url(QueueName="chitram-processing-dlq")["QueueUrl"]

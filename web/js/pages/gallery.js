@@ -8,6 +8,7 @@ import { apiUrl, listGallery, thumbnailUrl } from "../api.js";
 import { PAGE_SIZE_MAX, thumbnailSizeFor } from "../facts.js";
 import { withPlaceholder } from "../blurhash.js";
 import { initNav } from "../nav.js";
+import { picture } from "../picture.js";
 import { $, el, errorText, formatDimensions, setStatus, thumbnail } from "../ui.js";
 
 initNav("gallery");
@@ -73,23 +74,26 @@ function tile(image) {
   // The CDN's stable rendition links when there are any (a view never reaches the API), else the API route.
   const cdn = image.links?.thumbnails || {};
   const src = cdn[String(TILE_SIZE)] || (listed ? apiUrl(listed) : thumbnailUrl(image.id, TILE_SIZE));
-  const sharp = Object.keys(cdn)
-    .map(Number)
-    .filter((size) => size > TILE_SIZE)
-    .sort((a, b) => a - b)[0];
   const img = thumbnail(src, name, { className: "thumb", width: TILE_PX, height: TILE_PX });
-  // High-density screens get the next rendition up; the tile's box is reserved either way (width/height + CSS).
-  if (cdn[String(TILE_SIZE)] && sharp) img.srcset = `${cdn[String(TILE_SIZE)]} 1x, ${cdn[String(sharp)]} 2x`;
   return el(
     "li",
     {},
     el(
       "a",
       { class: "tile", href: `image.html?id=${encodeURIComponent(image.id)}` },
-      img,
+      tilePicture(image, img),
       el("span", { class: "tile-caption" }, name, el("small", {}, formatDimensions(image.width, image.height))),
     ),
   );
+}
+
+/**
+ * The tile's <picture>: AVIF/WebP sources and the JPEG, each at every width, so high-density screens get the next
+ * rendition up. A tile is a grid cell: about half the viewport on phones (two columns), at most TILE_PX wide
+ * elsewhere. The tile's box is reserved either way (the <img>'s width/height + CSS aspect-ratio).
+ */
+function tilePicture(image, img) {
+  return picture(image, img, `(max-width: 760px) 50vw, ${TILE_PX}px`);
 }
 
 more.addEventListener("click", () => loadPage());

@@ -8,7 +8,9 @@
 
 import { ApiError, deleteImage, fileUrl, getImage, previewUrl, thumbnailUrl } from "../api.js";
 import { THUMBNAIL_SIZES } from "../facts.js";
+import { isSignedIn } from "../auth.js";
 import { initNav, showNotice } from "../nav.js";
+import { picture, renditionWidth } from "../picture.js";
 import { findUpload, forgetUpload, markTokenShown } from "../uploads-store.js";
 import { visibilitySelect, visibilityText } from "../visibility.js";
 import { withPlaceholder } from "../blurhash.js";
@@ -80,9 +82,30 @@ function showError(error) {
   stateCard("Something went wrong", errorText(error), el("a", { class: "button", href: window.location.href }, "Try again"));
 }
 
+/**
+ * The image the share page carries in its JSON data block (chalicelib/api/share.py): the public metadata the API
+ * would answer an anonymous visitor, so that visitor's view asks the API nothing. A signed-in visitor may be the
+ * owner (visibility switch, delete, a private image's links): the API answers them. Null when there is none.
+ */
+function embeddedImage() {
+  const block = document.getElementById("image-data");
+  if (!block || isSignedIn()) return null;
+  try {
+    const image = JSON.parse(block.textContent || "");
+    return image && image.status === "ready" && (image.short_id === id || image.id === id) ? image : null;
+  } catch {
+    return null;
+  }
+}
+
 async function load() {
   if (!/^[\w-]{1,100}$/.test(id)) {
     showNotFound();
+    return;
+  }
+  const embedded = embeddedImage();
+  if (embedded) {
+    showReady(embedded);
     return;
   }
   let delay = 500;
@@ -121,7 +144,7 @@ function showReady(image) {
   const preview = markLoaded(
     el("img", {
       id: "preview",
-      src: previewUrl(image, Math.max(...THUMBNAIL_SIZES)),
+      src: previewSrc(image),
       alt,
       // Known dimensions up front avoid layout shift; the largest thumbnail keeps the aspect ratio.
       width: image.width || null,
@@ -141,7 +164,7 @@ function showReady(image) {
   const figure = el(
     "figure",
     { class: "preview" },
-    fullSizeLink(image, { title: "Open the full-size file" }, preview),
+    fullSizeLink(image, { title: "Open the full-size file" }, previewPicture(image, preview)),
     el("figcaption", {}, fullSizeLink(image, {}, "View full size")),
   );
 
@@ -199,6 +222,20 @@ function showReady(image) {
   if (deleteSection) panel.append(deleteSection);
 
   clear(view).append(figure, panel);
+}
+
+/** The largest thumbnail: its stable CDN link when it has one (a view never reaches the API), else the owner's
+ * presigned link or the API's route. */
+function previewSrc(image) {
+  const largest = String(Math.max(...THUMBNAIL_SIZES));
+  return image.links?.thumbnails?.[largest] || previewUrl(image, Number(largest));
+}
+
+/** The preview's <picture>: AVIF/WebP sources at every width. The preview is shown at the largest thumbnail's
+ * own width (its CSS width is auto, so `sizes` *is* its width), or the viewport's where that is narrower. */
+function previewPicture(image, img) {
+  const shown = renditionWidth(image, Math.max(...THUMBNAIL_SIZES)) || Math.max(...THUMBNAIL_SIZES);
+  return picture(image, img, `(max-width: ${shown}px) 100vw, ${shown}px`);
 }
 
 /** The public route for public and unlisted images; for a private one only its owner's presigned link works. */

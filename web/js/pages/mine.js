@@ -7,6 +7,7 @@ import { ApiError, deleteImage, myImages, previewUrl, thumbnailUrl } from "../ap
 import { isSignedIn, onAuthChange } from "../auth.js";
 import { thumbnailSizeFor } from "../facts.js";
 import { initNav } from "../nav.js";
+import { picture } from "../picture.js";
 import { forgetUpload, listUploads } from "../uploads-store.js";
 import { visibilitySelect } from "../visibility.js";
 import { $, clear, el, errorText, formatBytes, formatDate, formatDimensions, setStatus, thumbnail } from "../ui.js";
@@ -59,7 +60,10 @@ function ownedRow(image) {
     "li",
     { class: "manage-item", dataset: { imageId: image.id } },
     // The owner's presigned thumbnail shows private images too; pending ones fall back to a placeholder.
-    thumbnail(previewUrl(image, ROW_THUMB_SIZE), name, { className: "thumb", width: ROW_THUMB_PX, height: ROW_THUMB_PX }),
+    rowPicture(
+      image,
+      thumbnail(previewUrl(image, ROW_THUMB_SIZE), name, { className: "thumb", width: ROW_THUMB_PX, height: ROW_THUMB_PX }),
+    ),
     el(
       "div",
       { class: "manage-main" },
@@ -75,6 +79,11 @@ function ownedRow(image) {
     ),
     el("div", { class: "manage-actions" }, visibility.label, visibility.select, deleteButton(image.id, name, null, rowStatus)),
   );
+}
+
+/** A row's thumbnail with its AVIF/WebP sources where the image is public or unlisted (a 4.5rem box). */
+function rowPicture(image, img) {
+  return picture(image, img, "72px");
 }
 
 /** A two-step delete (no blocking confirm() dialog): "Delete" then "Confirm delete". */
