@@ -168,7 +168,7 @@ class Ingest:
                     rendition.data,
                     content_type=rendition.content_type,
                     cache_control=cache,
-                    content_disposition=disposition(name, rendition.extension),
+                    content_disposition=disposition(name.split(".")[0], rendition.extension),
                 )
         except Exception:
             self._discard_unless_held(content)
