@@ -253,7 +253,6 @@ def processor() -> Processor:
         time.time,
         metrics,
         quota=user_quotas(),
-        placement=placement(),
     )
 
 

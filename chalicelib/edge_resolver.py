@@ -74,6 +74,16 @@ def resolve(path: str, lookup: Lookup) -> str | None:
     return key
 
 
+def content_disposition(path: str) -> str | None:
+    """The ``Content-Disposition`` a record's own URL carries (``inline``, named after its ref and the real
+    type's extension: ``{ref}.jpg``, ``{ref}-600.webp``). The stored object is shared, so it names no record."""
+    match = IMAGE_PATH.fullmatch(path)
+    if match is None:
+        return None
+    ref, name, extension = match.groups()
+    return f'inline; filename="{ref}{"-" + name if name else ""}.{extension}"'
+
+
 def edge_record(item: Mapping[str, Any]) -> EdgeRecord:
     """An :class:`EdgeRecord` from a plain record dict (``Image`` fields, or a deserialised DynamoDB item)."""
     thumbnails = item.get("thumbnails") or {}
@@ -162,9 +172,12 @@ def origin_request(event: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
     request: dict[str, Any] = event["Records"][0]["cf"]["request"]
     if request.get("method", "GET") not in ("GET", "HEAD"):
         return dict(NOT_FOUND)
-    key = resolve(request.get("uri", ""), lookup)
+    path = request.get("uri", "")
+    key = resolve(path, lookup)
     if key is None:
         return dict(NOT_FOUND)
     request["uri"] = "/" + quote(key)
-    request["querystring"] = ""
+    # S3 honours response-* overrides on signed requests (origin access control signs this one): each record's
+    # URL names its own file, though the object is shared.
+    request["querystring"] = "response-content-disposition=" + quote(content_disposition(path) or "", safe="")
     return request

@@ -13,6 +13,10 @@ Images table (hash key ``id``):
 - ``short-id-index`` short_id (hash), keys only: the share URL's short id -> the image id. Sparse: images from
   before short ids have none, and are reached by their id.
 - TTL on ``expires_at``: a ``pending`` upload that never arrives disappears by itself.
+- Content items (``ContentRecord``, id ``content#<content id>``) share the table: one per distinct served
+  content, with its generation and reference count (ADR 0013). They carry none of the indexed attributes (owner,
+  gallery_shard, sha256, short_id) nor ``expires_at``, so no index and no TTL ever sees them; a scan of the
+  table must skip ids starting ``content#``.
 
 Users table (hash key ``id``): users, ``email#`` uniqueness items and ``throttle#`` sign-in failure items, the
 last with a TTL on ``expires_at``.
@@ -105,6 +109,8 @@ class ImageRecord(Model):
     display_key = UnicodeAttribute(null=True)  # display rendition (HEIC/AVIF): what browsers are shown
     digests = MapAttribute[str, Any](null=True)  # {"file": hex, "150": hex, ...}: stored objects, for verify
     short_id = UnicodeAttribute(null=True)  # public name in URLs (chalicelib/delivery.py); None on older images
+    content_id = UnicodeAttribute(null=True)  # the content item whose renditions it serves; None on older images
+    generation = UnicodeAttribute(null=True)  # where its processing writes (content/{generation}/); never shown
     # The thumbnails' companion encodings (catalog.THUMBNAIL_COMPANIONS): {"600": {"webp": key, "avif": key}, ...}
     thumbnail_variants = MapAttribute[str, Any](null=True)
 
@@ -112,6 +118,26 @@ class ImageRecord(Model):
     gallery_index = GalleryIndex()
     sha256_index = Sha256Index()
     short_id_index = ShortIdIndex()
+
+
+class ContentRecord(Model):
+    """One distinct served content (``chalicelib/contents.py``): an item of the images table, id
+    ``content#<content id>``, shared by every ready record whose ``content_id`` names it."""
+
+    class Meta:
+        table_name = "chitram-images"
+        billing_mode = "PAY_PER_REQUEST"
+
+    id = UnicodeAttribute(hash_key=True)  # "content#<content id>"
+    kind = UnicodeAttribute(default="content")
+    cref = UnicodeAttribute()  # generation: renditions under content/{cref}/; random, never reused
+    refs = NumberAttribute()  # ready records pointing at it
+    file_key = UnicodeAttribute()
+    thumbnails = MapAttribute[str, Any](null=True)
+    display_key = UnicodeAttribute(null=True)
+    digests = MapAttribute[str, Any](null=True)
+    thumbnail_variants = MapAttribute[str, Any](null=True)  # companion encodings, as on the records
+    created_at = UnicodeAttribute()
 
 
 class UserRecord(Model):
@@ -182,6 +208,7 @@ def bind_tables(settings: Settings) -> None:
     connect, 30 s to read and 4 attempts)."""
     bound: tuple[tuple[type[Model], str], ...] = (
         (ImageRecord, settings.images_table),
+        (ContentRecord, settings.images_table),  # items in the images table
         (UserRecord, settings.users_table),
         (ApiTokenRecord, settings.users_table),  # items in the users table
     )
@@ -208,6 +235,6 @@ def connection(region: str) -> Connection:
 
 def reset_connections() -> None:
     """Drop PynamoDB's cached connections so the next call picks up the current endpoint environment."""
-    models: tuple[type[Model], ...] = (*ALL_MODELS, ApiTokenRecord)
+    models: tuple[type[Model], ...] = (*ALL_MODELS, ApiTokenRecord, ContentRecord)
     for model in models:
         model._connection = None

@@ -13,17 +13,19 @@ import heapq
 import json
 import logging
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, cast
+from typing import Any, Final, cast
 
-from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import catalog
+from chalicelib.contents import ContentChanged, ContentOp
 from chalicelib.errors import ImageNotFound, ImageNotPending, InvalidCursor, MetadataUnavailable
-from chalicelib.models import ImageRecord
+from chalicelib.models import ImageRecord, connection
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,10 @@ class Image:
     digests: dict[str, str] = field(default_factory=dict)
     display_key: str | None = None
     short_id: str | None = None
+    content_id: str | None = None  # the shared renditions it serves (chalicelib/contents.py); None before those
+    # Where processing writes this record's renditions (content/{generation}/), chosen with the record so that a
+    # retried run overwrites its own crashed attempt; random and never shown to anyone (ADR 0013).
+    generation: str | None = None
     # Each thumbnail's companion encodings by size then extension (``{"600": {"webp": key}}``); ``thumbnails``
     # keeps the JPEG (or alpha WebP) every browser shows.
     thumbnail_variants: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -124,6 +130,8 @@ def _to_image(record: ImageRecord) -> Image:
         digests=dict(record.digests.as_dict()) if record.digests is not None else {},
         display_key=record.display_key,
         short_id=record.short_id,
+        content_id=record.content_id,
+        generation=record.generation,
         thumbnail_variants=_variants(record.thumbnail_variants),
     )
 
@@ -150,6 +158,59 @@ def _translate(image_id: str) -> Iterator[None]:
         if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
             raise ImageNotPending(id=image_id) from exc
         log.warning("metadata store error", extra={"image_id": image_id, "error": type(exc).__name__})
+        raise MetadataUnavailable() from exc
+
+
+# The order in which PynamoDB sends a transaction's items (``Connection.transact_write_items``); DynamoDB's
+# cancellation reasons come in that order, not in the order the items were added.
+_SENT_ORDER: Final = ("condition_check", "delete", "save", "update")
+
+
+class _Recorder:
+    """A ``TransactWrite`` that remembers which of its items is the record, to read the cancellation reasons."""
+
+    def __init__(self, transaction: TransactWrite) -> None:
+        self.transaction = transaction
+        self.added: list[tuple[str, bool]] = []  # (kind, is the record)
+        self.record_turn = True
+
+    def save(self, model: Any, condition: Any = None) -> None:
+        self.added.append(("save", self.record_turn))
+        self.transaction.save(model, condition=condition)
+
+    def update(self, model: Any, actions: list[Action], condition: Any = None) -> None:
+        self.added.append(("update", self.record_turn))
+        self.transaction.update(model, actions=actions, condition=condition)
+
+    def delete(self, model: Any, condition: Any = None) -> None:
+        self.added.append(("delete", self.record_turn))
+        self.transaction.delete(model, condition=condition)
+
+    def sent(self) -> list[bool]:
+        """For each item in the order sent: whether it is the record."""
+        return [is_record for _, is_record in sorted(self.added, key=lambda item: _SENT_ORDER.index(item[0]))]
+
+
+def _transact(image_id: str, record: Callable[[Any], None], content: ContentOp, *, lost: Exception) -> None:
+    """The record's write and a content item's change, all or nothing. A failed record condition raises
+    ``lost`` (retrying cannot help); a failed content condition raises ``ContentChanged`` (read again, retry)."""
+    region = cast(str, getattr(ImageRecord.Meta, "region", None) or "us-east-1")
+    recorder: _Recorder | None = None
+    try:
+        with TransactWrite(connection=connection(region)) as transaction:
+            recorder = _Recorder(transaction)
+            record(recorder)
+            recorder.record_turn = False
+            content(recorder)
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        sent = recorder.sent() if recorder is not None else []
+        failed = {sent[i] for i, r in enumerate(reasons) if i < len(sent) and r and r.code == "ConditionalCheckFailed"}
+        if True in failed:
+            raise lost from exc
+        if False in failed:
+            raise ContentChanged() from exc
+        log.warning("metadata transaction failed", extra={"image_id": image_id, "error": exc.cause_response_code})
         raise MetadataUnavailable() from exc
 
 
@@ -195,8 +256,9 @@ class ImageRecords:
                 return str(record.id)
         raise ImageNotFound(id=short_id)
 
-    def create(self, image: Image) -> None:
-        """Write a new record; the id must be new (ids are random, so a clash means a bug, not a race)."""
+    def create(self, image: Image, content: ContentOp | None = None) -> None:
+        """Write a new record; the id must be new (ids are random, so a clash means a bug, not a race). With
+        ``content``, in one transaction with that change to a content item (``ContentChanged`` if it lost)."""
         record = ImageRecord(
             id=image.id,
             status=image.status,
@@ -228,13 +290,21 @@ class ImageRecords:
             digests=image.digests or None,
             display_key=image.display_key,
             short_id=image.short_id,
+            content_id=image.content_id,
+            generation=image.generation,
             thumbnail_variants=image.thumbnail_variants or None,
         )
-        with _translate(image.id):
-            record.save(condition=ImageRecord.id.does_not_exist())
+        condition = ImageRecord.id.does_not_exist()
+        if content is None:
+            with _translate(image.id):
+                record.save(condition=condition)
+            return
+        _transact(image.id, lambda t: t.save(record, condition=condition), content, lost=ImageNotPending(id=image.id))
 
-    def mark_ready(self, pending: Image, ready: Image) -> Image:
-        """``pending -> ready`` with the processing results; ``ImageNotPending`` if someone got there first."""
+    def mark_ready(self, pending: Image, ready: Image, content: ContentOp | None = None) -> Image:
+        """``pending -> ready`` with the processing results; ``ImageNotPending`` if someone got there first (or
+        the record is gone). With ``content``, in one transaction with that change to a content item
+        (``ContentChanged`` if that lost a race: nothing was written)."""
         ready = replace(ready, status=READY, expires_at=None)
         if None in (ready.width, ready.height, ready.sha256, ready.file_key, ready.processed_at):
             raise ValueError("a ready image needs its dimensions, digest, file key and processing time")
@@ -259,15 +329,22 @@ class ImageRecords:
             ImageRecord.digests.set(ready.digests) if ready.digests else ImageRecord.digests.remove(),
             ImageRecord.display_key.set(ready.display_key) if ready.display_key else ImageRecord.display_key.remove(),
             ImageRecord.gallery_shard.set(shard) if shard else ImageRecord.gallery_shard.remove(),
+            ImageRecord.content_id.set(ready.content_id) if ready.content_id else ImageRecord.content_id.remove(),
             ImageRecord.thumbnail_variants.set(ready.thumbnail_variants)
             if ready.thumbnail_variants
             else ImageRecord.thumbnail_variants.remove(),
         ]
-        with _translate(pending.id):
-            ImageRecord(id=pending.id).update(
-                actions=actions,
-                condition=(ImageRecord.id.exists()) & (ImageRecord.status == PENDING),
-            )
+        condition = (ImageRecord.id.exists()) & (ImageRecord.status == PENDING)
+        if content is None:
+            with _translate(pending.id):
+                ImageRecord(id=pending.id).update(actions=actions, condition=condition)
+            return ready
+        _transact(
+            pending.id,
+            lambda t: t.update(ImageRecord(id=pending.id), actions=actions, condition=condition),
+            content,
+            lost=ImageNotPending(id=pending.id),
+        )
         return ready
 
     def hold_pending(self, image_id: str, until: int) -> None:
@@ -332,9 +409,19 @@ class ImageRecords:
             ImageRecord(id=image.id).update(actions=actions, condition=ImageRecord.id.exists())
         return updated
 
-    def delete(self, image_id: str) -> None:
-        with _translate(image_id):
-            ImageRecord(id=image_id).delete()
+    def delete(self, image_id: str, content: ContentOp | None = None) -> None:
+        """Remove the record. With ``content`` (its reference given back), in one transaction; then a record
+        already gone is ``ImageNotFound`` (a concurrent delete gave the reference back already)."""
+        if content is None:
+            with _translate(image_id):
+                ImageRecord(id=image_id).delete()
+            return
+        _transact(
+            image_id,
+            lambda t: t.delete(ImageRecord(id=image_id), condition=ImageRecord.id.exists()),
+            content,
+            lost=ImageNotFound(id=image_id),
+        )
 
     def gallery_page(self, limit: int, cursor: str | None) -> Page:
         """Newest public images first, merged from every gallery shard."""

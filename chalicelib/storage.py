@@ -4,6 +4,14 @@ Key layout (the bucket notification listens to ``originals/`` only, so the proce
 it again):
 
     originals/{id}                 what a browser uploads with the presigned POST; deleted once processed
+    content/{cref}/file.{ext}      the served copy (location metadata removed), shared by every record with the
+                                   same content (ADR 0013); ``{cref}`` is a generation: random, never reused
+    content/{cref}/{name}.{ext}    its thumbnails (150/300/600 on the longest side) and the display rendition
+                                   of a format browsers cannot show (HEIC, AVIF; ``display``, <= 2560)
+
+Images stored before content addressing keep the keys their records name (the edge serves whatever a record
+holds, ``chalicelib/edge_resolver.py``):
+
     public/i/{ref}.{ext}           the served copy of a public or unlisted image (location metadata removed)
     public/i/{ref}/{name}.{ext}    its thumbnails (150/300/600 on the longest side) and the display rendition
                                    of a format browsers cannot show (HEIC, AVIF; ``display``, <= 2560); each
@@ -12,8 +20,7 @@ it again):
     files/{id}.{ext}, thumbs/{id}/{size}.{ext}, thumbs/{id}/display.{ext}
                                    images stored before short ids (moved on their first visibility change)
 
-``{ref}`` is the image's short id (``chalicelib/delivery.py``); ``public/`` is the prefix the CloudFront
-distribution reads (its origin path), so ``/i/{ref}.jpg`` on the CDN is ``public/i/{ref}.jpg`` here.
+``{ref}`` is the image's short id (``chalicelib/delivery.py``).
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ FILES_PREFIX = "files/"
 THUMBS_PREFIX = "thumbs/"
 PUBLIC_PREFIX = delivery.PUBLIC_PREFIX
 PRIVATE_PREFIX = "private/"
+CONTENT_PREFIX = "content/"
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
@@ -60,8 +68,21 @@ def rendition_key(prefix: str, ref: str, name: str, extension: str) -> str:
     return f"{prefix}{delivery.rendition_path(ref, name, extension).lstrip('/')}"
 
 
-def is_public_key(key: str) -> bool:
-    return key.startswith(PUBLIC_PREFIX)
+def content_key(cref: str, name: str, extension: str) -> str:
+    """A rendition of one content generation (``name`` is ``file`` for the served copy)."""
+    return f"{CONTENT_PREFIX}{cref}/{name}.{extension}"
+
+
+def content_prefix(cref: str) -> str:
+    return f"{CONTENT_PREFIX}{cref}/"
+
+
+def cref_of(key: str | None) -> str | None:
+    """The generation a ``content/`` key belongs to, or None for any other key."""
+    if not key or not key.startswith(CONTENT_PREFIX):
+        return None
+    cref, slash, _ = key[len(CONTENT_PREFIX) :].partition("/")
+    return cref if slash and cref else None
 
 
 def original_key(image_id: str) -> str:
@@ -180,8 +201,14 @@ class Storage:
             raise StorageUnavailable() from exc
         return PresignedPost(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()})
 
-    def presign_get(self, key: str, *, expires_seconds: int, filename: str | None = None) -> str:
+    def presign_get(
+        self, key: str, *, expires_seconds: int, filename: str | None = None, cache_control: str | None = None
+    ) -> str:
+        """A short-lived GET; ``cache_control`` overrides the object's (a shared object says ``public``, but a
+        private image's link is for one viewer)."""
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if cache_control:
+            params["ResponseCacheControl"] = cache_control
         if filename:
             params["ResponseContentDisposition"] = content_disposition(download_name(filename, key))
         try:
@@ -278,6 +305,14 @@ class Storage:
             if errors := response.get("Errors"):
                 log.warning("some objects were not deleted", extra={"errors": errors[:5]})
                 raise StorageUnavailable(failed=len(errors))
+
+    def keys_under(self, prefix: str) -> list[str]:
+        """Every key under ``prefix`` (one generation's renditions: a handful)."""
+        keys: list[str] = []
+        with _storage_errors():
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                keys += [item["Key"] for item in page.get("Contents", [])]
+        return keys
 
     def exists(self, key: str) -> bool:
         try:

@@ -36,6 +36,7 @@ if str(HERE.parent) not in sys.path:
 from chalicelib.metrics import NAMESPACE  # noqa: E402
 from chalicelib.queues import DEAD_LETTER_RETENTION_DAYS, MAX_RECEIVE_COUNT, ORIGINALS_RETENTION_DAYS  # noqa: E402
 from chalicelib.storage import (  # noqa: E402
+    CONTENT_PREFIX,
     FILES_PREFIX,
     ORIGINALS_PREFIX,
     PRIVATE_PREFIX,
@@ -471,7 +472,8 @@ def log_groups() -> Json:
 
 
 # Where renditions live: the CDN's public prefix, the private one, and the first layout's files/ and thumbs/.
-RENDITION_PREFIXES = (PUBLIC_PREFIX, PRIVATE_PREFIX, FILES_PREFIX, THUMBS_PREFIX)
+# content/: shared renditions (ADR 0013); the others: records from before, which keep their keys.
+RENDITION_PREFIXES = (CONTENT_PREFIX, PUBLIC_PREFIX, PRIVATE_PREFIX, FILES_PREFIX, THUMBS_PREFIX)
 
 
 def _objects(*prefixes: str) -> list[Json]:

@@ -4,10 +4,13 @@ A stand-in, like the worker is for the SQS event source. It applies the distribu
 table (``chalicelib.delivery.BEHAVIOURS``), so a path that reaches the API here reaches it there:
 
 - ``/api/*``       proxied to the API, uncached, method, headers, query and body as sent;
-- ``/i/*``         read from the bucket's public prefix only (``public/`` + path), never through the API; the
-                   object's own Content-Type, Cache-Control, Content-Disposition and ETag pass through, plus
-                   ``nosniff`` and ``Cross-Origin-Resource-Policy`` (the images response headers policy);
-                   ``If-None-Match`` answers 304; a missing object is a bare 404 (CloudFront with OAC says 403);
+- ``/i/*``         the record decides (``chalicelib/edge_resolver.py``, as the CDN's origin-request function
+                   does): short id -> record -> ready and public/unlisted -> the key of that rendition, read from
+                   the bucket, never through the API; the object's own Content-Type, Cache-Control,
+                   Content-Disposition and ETag pass through, plus ``nosniff`` and ``Cross-Origin-Resource-Policy``
+                   (the images response headers policy); ``Last-Modified`` never (a shared object's date would
+                   tell when someone else first uploaded the same bytes); ``If-None-Match`` answers 304; anything
+                   else is a bare 404;
 - ``/{short_id}``  proxied to the API's share page;
 - anything else    proxied to the site's origin (``scripts/webserver.py``, the site bucket's stand-in).
 Site pages and share pages get the site's security headers (the site headers policy). Nothing is cached here,
@@ -21,7 +24,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import logging
-import re
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,7 +37,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import delivery, site_headers
+from chalicelib import delivery, edge_resolver, site_headers
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
@@ -48,20 +50,37 @@ HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding"}
     | {"upgrade", "proxy-connection"}
 )
-# What a public rendition's path may look like: /i/{ref}.{ext} or /i/{ref}/{name}.{ext}. Anything else (dot
-# segments, encoded slashes, nested paths) is not an image and never becomes a bucket key.
-IMAGE_PATH = re.compile(r"/i/[A-Za-z0-9_-]{1,64}(?:/[A-Za-z0-9_-]{1,32})?\.[a-z0-9]{1,5}")
+IMAGE_PATH = edge_resolver.IMAGE_PATH  # the one path shape (dot segments etc. never become keys)
 PROXY_TIMEOUT_SECONDS = 60
 
 
 class Edge:
     """Where each target lives."""
 
-    def __init__(self, api: str, site: str, bucket: str, s3: S3Client | None = None) -> None:
+    def __init__(
+        self,
+        api: str,
+        site: str,
+        bucket: str,
+        s3: S3Client | None = None,
+        *,
+        table: str = "",
+        lookup: edge_resolver.Lookup | None = None,
+    ) -> None:
         self.api = urlsplit(api)
         self.site = urlsplit(site)
         self.bucket = bucket
+        self.table = table
         self._s3 = s3
+        self._lookup = lookup
+
+    @property
+    def lookup(self) -> edge_resolver.Lookup:
+        if self._lookup is None:
+            self._lookup = edge_resolver.DynamoLookup(
+                self.table, boto3.client("dynamodb", config=Config(retries={"max_attempts": 2}))
+            )
+        return self._lookup
 
     @property
     def s3(self) -> S3Client:
@@ -95,10 +114,15 @@ class EdgeHandler(BaseHTTPRequestHandler):
         if self.command not in ("GET", "HEAD"):
             self._plain(405, "Method not allowed\n", {"Allow": "GET, HEAD"})
             return
-        if not IMAGE_PATH.fullmatch(path):
+        try:
+            key = edge_resolver.resolve(path, self.edge.lookup)
+        except (BotoCoreError, ClientError):
+            log.warning("metadata unreachable for %s", path)
+            self._plain(502, "Bad gateway\n")
+            return
+        if key is None:
             self._plain(404, "Not found\n")
             return
-        key = delivery.public_key(path)
         try:
             obj = self.edge.s3.get_object(Bucket=self.edge.bucket, Key=key)
         except ClientError as exc:
@@ -120,11 +144,12 @@ class EdgeHandler(BaseHTTPRequestHandler):
             "ETag": obj.get("ETag"),
         }
         headers = {name: str(value) for name, value in passed.items() if value}
+        headers["Content-Disposition"] = edge_resolver.content_disposition(path) or headers.get(
+            "Content-Disposition", ""
+        )
         headers["X-Content-Type-Options"] = "nosniff"
         headers.update(delivery.IMAGE_EXTRA_HEADERS)
         headers["Access-Control-Allow-Origin"] = "*"
-        if "LastModified" in obj:
-            headers["Last-Modified"] = obj["LastModified"].strftime("%a, %d %b %Y %H:%M:%S GMT")
         body = obj["Body"]
         try:
             etag = headers.get("ETag")
@@ -208,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site", required=True, help="the site's origin (scripts/webserver.py)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s %(message)s")
-    edge = Edge(args.api, args.site, Settings.from_env().bucket_name)
+    settings = Settings.from_env()
+    edge = Edge(args.api, args.site, settings.bucket_name, table=settings.images_table)
     server = serve(args.host, args.port, edge)
     print(f"edge on http://{args.host}:{args.port} (api {args.api}, site {args.site})", flush=True)
     try:

@@ -258,7 +258,10 @@ class Stack:
         return self
 
     def _start(self, timeout: float) -> None:
-        moto = self.spawn("moto", [str(BIN / "moto_server"), "-H", HOST, "-p", str(self.config.moto_port)])
+        # moto with each DynamoDB write atomic, as DynamoDB's are (scripts/moto_server.py).
+        moto = self.spawn(
+            "moto", [sys.executable, "scripts/moto_server.py", "-H", HOST, "-p", str(self.config.moto_port)]
+        )
         self._wait_http(f"{self.moto_url}/moto-api/", moto, timeout)
         provision = self.spawn("provision", [sys.executable, "scripts/provision.py"])
         if provision.process.wait(timeout) != 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -139,6 +140,17 @@ def make_jpeg(
     overlay = Image.new("RGB", (width, height), color)
     buffer = io.BytesIO()
     Image.blend(image, overlay, 0.5).save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def unique_jpeg(width: int = 640, height: int = 480) -> bytes:
+    """A JPEG whose pixels (and so every rendition) no other call makes: renditions are shared between identical
+    uploads (ADR 0013), so a test that counts or removes one image's objects needs bytes nobody else has."""
+    image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    noise = Image.frombytes("RGB", (32, 32), secrets.token_bytes(32 * 32 * 3))
+    image.paste(noise.resize((max(width // 4, 1), max(height // 4, 1))), (0, 0))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
 
 

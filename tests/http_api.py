@@ -74,14 +74,32 @@ class Api:
 
 
 def image_objects(aws_clients: dict[str, Any], image_id: str, bucket: str = "chitram-images") -> list[str]:
-    """Every object of one image: its original (``originals/{id}``) and its renditions, which live under its short
-    id in the public or the private prefix (``public/i/{short}...``, ``private/i/{short}...``)."""
+    """Every object of one image: its original (``originals/{id}``), the renditions its record names (shared
+    ``content/{cref}/...``, or older layouts by id or short id), and every ``content/`` generation that no record
+    and no content item claims (what a failed or lost upload would leave behind)."""
     s3 = aws_clients["s3"]
     item = aws_clients["dynamodb"].get_item(TableName="chitram-images", Key={"id": {"S": image_id}}).get("Item", {})
     ref = item.get("short_id", {}).get("S", image_id)
     prefixes = [f"originals/{image_id}", f"public/i/{ref}", f"private/i/{ref}"]
     prefixes += [f"files/{image_id}", f"thumbs/{image_id}"]  # images stored before short ids
+    if (key := item.get("file_key", {}).get("S", "")).startswith("content/"):
+        prefixes.append(key.rsplit("/", 1)[0] + "/")
     keys: list[str] = []
     for prefix in prefixes:
         keys += [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+    return sorted(set(keys) | set(unclaimed_generations(aws_clients, bucket)))
+
+
+def unclaimed_generations(aws_clients: dict[str, Any], bucket: str = "chitram-images") -> list[str]:
+    """Objects under ``content/`` whose generation no record (ready, or pending: processing may be writing it)
+    and no content item names: left behind."""
+    claimed = set()
+    for page in aws_clients["dynamodb"].get_paginator("scan").paginate(TableName="chitram-images"):
+        for row in page["Items"]:
+            for name in ("file_key", "cref", "generation"):
+                value = row.get(name, {}).get("S", "")
+                claimed.add(value.split("/")[1] if value.startswith("content/") else value)
+    keys: list[str] = []
+    for page in aws_clients["s3"].get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="content/"):
+        keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].split("/")[1] not in claimed]
     return sorted(keys)

@@ -14,8 +14,8 @@ from chalicelib.auth.store import User
 from chalicelib.records import READY, Image, Page
 from chalicelib.services.images import OwnerLinks, UploadTicket, Viewer
 from chalicelib.services.multipart import MultipartTicket
+from chalicelib.services.placement import is_public
 from chalicelib.settings import get_settings
-from chalicelib.storage import is_public_key
 
 API_PREFIX = "/api/v1"
 
@@ -60,19 +60,19 @@ def describe(image: Image) -> dict[str, Any]:
 
 def public_links(image: Image, origin: str | None = None) -> dict[str, Any]:
     """Absolute URLs on the one public origin (CDN or local edge): ``page`` (the share page) for every image;
-    ``direct`` (``/i/{ref}.{ext}``), ``thumbnails`` by size and ``display`` only while the renditions sit under the
-    CDN's prefix (a ready public or unlisted image). Stable: they never expire."""
+    ``direct`` (``/i/{ref}.{ext}``), ``thumbnails`` by size and ``display`` only for what the edge serves (a ready
+    public or unlisted image, ``chalicelib/edge_resolver.py``). Stable: they never expire."""
     base = (origin if origin is not None else get_settings().site_origin).rstrip("/")
     links: dict[str, Any] = {"page": base + delivery.page_path(image.ref)}
-    if image.status != READY or not image.file_key or not is_public_key(image.file_key):
+    if image.status != READY or not image.file_key or not is_public(image.visibility):
         return links
     links["direct"] = base + delivery.direct_path(image.ref, delivery.extension_of(image.file_key))
     links["thumbnails"] = {
         name: base + delivery.rendition_path(image.ref, name, delivery.extension_of(key))
         for name, key in sorted(image.thumbnails.items(), key=lambda item: int(item[0]) if item[0].isdigit() else 0)
-        if name.isdigit() and is_public_key(key)
+        if name.isdigit()
     }
-    if (display := image.display_key) and is_public_key(display):
+    if display := image.display_key:
         links["display"] = base + delivery.rendition_path(image.ref, "display", delivery.extension_of(display))
     if sources := thumbnail_sources(image, base):
         links["thumbnail_sources"] = sources
@@ -88,9 +88,8 @@ def thumbnail_sources(image: Image, base: str) -> dict[str, dict[str, str]]:
     sources: dict[str, dict[str, str]] = {}
     for name in sorted(image.thumbnails, key=lambda n: int(n) if n.isdigit() else 0):
         stored = [*image.thumbnail_variants.get(name, {}).values(), image.thumbnails[name]]
-        public = sorted(
-            (delivery.extension_of(key) for key in stored if is_public_key(key)), key=lambda e: order.get(e, len(order))
-        )
+        # (Only called for what the edge serves: ``public_links`` checked the record's visibility.)
+        public = sorted((delivery.extension_of(key) for key in stored), key=lambda e: order.get(e, len(order)))
         if name.isdigit() and public:
             sources[name] = {ext: base + delivery.rendition_path(image.ref, name, ext) for ext in public}
     return sources

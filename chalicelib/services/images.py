@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from chalicelib import catalog, delivery
 from chalicelib.cache.metadata import CacheStatus, MetadataCache
+from chalicelib.contents import ContentChanged, Contents, new_cref
 from chalicelib.errors import (
     AuthenticationRequired,
     DeleteTokenRequired,
@@ -47,10 +48,10 @@ from chalicelib.errors import (
 from chalicelib.invalidation import NoInvalidation
 from chalicelib.records import PENDING, READY, REJECTED, VISIBILITIES, Image, ImageRecords, Page
 from chalicelib.services.ingest import Ingest
-from chalicelib.services.placement import Keys, Placement, is_public
+from chalicelib.services.placement import PRIVATE_CACHE_CONTROL, Placement, is_public
 from chalicelib.services.ports import Clock, Metrics, Quota, utc_now_iso
 from chalicelib.settings import Settings
-from chalicelib.storage import Storage, original_key, sha256_b64_from_hex
+from chalicelib.storage import Storage, content_prefix, cref_of, original_key, sha256_b64_from_hex
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,11 @@ def check_sha256_hex(value: object) -> str | None:
 
 def hash_delete_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _link_cache_control(image: Image) -> str | None:
+    """A private image's presigned links are for one viewer, whatever the shared object says."""
+    return None if is_public(image.visibility) else PRIVATE_CACHE_CONTROL
 
 
 def _new_delete_token(viewer: Viewer) -> str | None:
@@ -161,7 +167,8 @@ class ImageService:
         self.cache = cache
         self.clock = clock
         self.quota = quota
-        self.ingest = Ingest(settings, records, storage, metrics)
+        self.contents = Contents()
+        self.ingest = Ingest(settings, records, storage, metrics, self.contents)
 
     # --- create -----------------------------------------------------------------------------------
 
@@ -230,6 +237,7 @@ class ImageService:
             request_id=viewer.request_id,
             expected_sha256=expected_sha256,
             short_id=self._new_short_id(),
+            generation=new_cref(),
         )
         return image, token
 
@@ -269,6 +277,7 @@ class ImageService:
             upload_ip=viewer.source_ip,
             request_id=viewer.request_id,
             short_id=self._new_short_id(),
+            generation=new_cref(),
         )
         # Counted at the size the record will carry (the served copy), so deleting releases exactly this much.
         with self._reserved(image.owner, len(processed.served.data)):
@@ -279,8 +288,6 @@ class ImageService:
                 commit=self.records.create,
                 path="api",
                 upload_bytes=len(data),
-                # A new id: nothing but this upload can be behind its keys.
-                discard_on_failure=True,
             )
         return image, token
 
@@ -321,11 +328,16 @@ class ImageService:
         if original and image.display_key and (viewer.user_id is None or image.owner != viewer.user_id):
             raise NotOwner(id=image_id)
         expires = self.settings.download_url_expires_seconds
+        cache = _link_cache_control(image)
         if image.display_key and not original:
             stem = image.filename.rsplit(".", 1)[0] if "." in image.filename else image.filename
             extension = image.display_key.rsplit(".", 1)[-1]
-            return self.storage.presign_get(image.display_key, expires_seconds=expires, filename=f"{stem}.{extension}")
-        return self.storage.presign_get(image.file_key, expires_seconds=expires, filename=image.filename)
+            return self.storage.presign_get(
+                image.display_key, expires_seconds=expires, filename=f"{stem}.{extension}", cache_control=cache
+            )
+        return self.storage.presign_get(
+            image.file_key, expires_seconds=expires, filename=image.filename, cache_control=cache
+        )
 
     def thumbnail_url(self, image_id: str, size: object, viewer: Viewer = ANONYMOUS) -> str:
         wanted = self._check_thumbnail_size(size)
@@ -333,7 +345,9 @@ class ImageService:
         key = image.thumbnails.get(str(wanted))
         if image.status != READY or not key:
             raise ThumbnailNotReady(id=image_id, status=image.status)
-        return self.storage.presign_get(key, expires_seconds=self.settings.download_url_expires_seconds)
+        return self.storage.presign_get(
+            key, expires_seconds=self.settings.download_url_expires_seconds, cache_control=_link_cache_control(image)
+        )
 
     def gallery(self, *, limit: object, cursor: str | None) -> Page:
         return self.records.gallery_page(self._check_limit(limit), cursor)
@@ -347,11 +361,17 @@ class ImageService:
         if image.status != READY or not image.file_key or viewer.user_id is None or image.owner != viewer.user_id:
             return None
         expires = self.settings.download_url_expires_seconds
+        cache = _link_cache_control(image)
         return OwnerLinks(
-            file=self.storage.presign_get(image.file_key, expires_seconds=expires, filename=image.filename),
-            display=self.storage.presign_get(image.display_key, expires_seconds=expires) if image.display_key else None,
+            file=self.storage.presign_get(
+                image.file_key, expires_seconds=expires, filename=image.filename, cache_control=cache
+            ),
+            display=self.storage.presign_get(image.display_key, expires_seconds=expires, cache_control=cache)
+            if image.display_key
+            else None,
             thumbnails={
-                size: self.storage.presign_get(key, expires_seconds=expires) for size, key in image.thumbnails.items()
+                size: self.storage.presign_get(key, expires_seconds=expires, cache_control=cache)
+                for size, key in image.thumbnails.items()
             },
             expires_in=expires,
         )
@@ -362,46 +382,57 @@ class ImageService:
     # --- change -----------------------------------------------------------------------------------
 
     def delete(self, image_id: str, *, viewer: Viewer, delete_token: str | None) -> None:
-        """Remove the record, then every object. The owner needs no token; anyone else needs the right one."""
+        """Remove the record and give back its reference to the shared content; the content's objects go with
+        the last reference. The owner needs no token; anyone else needs the right one."""
         image = self._get_fresh(image_id, viewer)
         self._check_can_delete(image, viewer, delete_token)
-        keys = [original_key(image.id), *image.thumbnails.values()]
-        keys += [key for key in (image.file_key, image.display_key) if key]
-        keys += image.variant_keys()
-        # Record first: once it is gone nothing serves the image, and a crash before the objects go leaves
-        # only orphans the sweeper removes (the processor also deletes an original it finds no record for).
-        self.records.delete(image.id)
-        self.cache.invalidate(image.id)
-        self._release(image)
-        self.storage.delete(keys)
+        cref = cref_of(image.file_key)
+        if image.content_id and cref:
+            self._release_content(image, image.content_id, cref)
+        else:
+            # Images from before content addressing own their objects alone (a single reference).
+            keys = [original_key(image.id), *image.thumbnails.values()]
+            keys += [key for key in (image.file_key, image.display_key) if key]
+            keys += image.variant_keys()
+            # Record first: once it is gone nothing serves the image, and a crash before the objects go leaves
+            # only orphans the sweeper removes (the processor also deletes an original it finds no record for).
+            self.records.delete(image.id)
+            self.cache.invalidate(image.id)
+            self._release(image)
+            self.storage.delete(keys)
         self.placement.forget(image)
 
+    def _release_content(self, image: Image, content_id: str, cref: str) -> None:
+        """One transaction removes the record and a reference; if that was the last, the item goes (conditional:
+        nobody took it again) and only then its generation's objects. A crash in between leaves objects without
+        an item, which the sweeper removes; never an item or a record without its objects."""
+        try:
+            self.records.delete(image.id, self.contents.release_op(content_id, cref))
+        except ContentChanged:
+            # The item is gone or another generation (only a repair could have done that): the record goes
+            # alone, and the sweeper reconciles the counts.
+            log.warning("content item disagrees with its record", extra={"image_id": image.id})
+            self.records.delete(image.id)
+        self.cache.invalidate(image.id)
+        self._release(image)
+        self.storage.delete([original_key(image.id)])
+        if self.contents.remove_if_unreferenced(content_id, cref):
+            self.storage.delete(self.storage.keys_under(content_prefix(cref)))
+
     def set_visibility(self, image_id: str, *, viewer: Viewer, visibility: object) -> Image:
+        """A write to the record only: the edge reads the record on every miss, so nothing moves. Leaving the
+        public side invalidates the CDN's copies (repeated on a retry after a 503)."""
         if visibility not in VISIBILITIES:
             raise ValidationFailed("visibility must be one of: " + ", ".join(VISIBILITIES), field="visibility")
         image = self._get_fresh(image_id, viewer)
         if viewer.user_id is None or image.owner != viewer.user_id:
             raise NotOwner(id=image_id)
         chosen = str(visibility)
-        if image.status != READY:
-            # Nothing stored yet: the processor places the renditions by the visibility it finds when done.
-            updated = self.records.set_visibility(image, chosen)
-            self.cache.invalidate(image.id)
-            return updated
-
-        def commit(keys: Keys) -> Image:
-            committed = self.records.set_visibility(
-                image,
-                chosen,
-                file_key=keys.file_key,
-                thumbnails=keys.thumbnails,
-                display_key=keys.display_key,
-                thumbnail_variants=keys.thumbnail_variants,
-            )
-            self.cache.invalidate(image.id)
-            return committed
-
-        return self.placement.move(image, public=is_public(chosen), commit=commit)
+        updated = self.records.set_visibility(image, chosen)
+        self.cache.invalidate(image.id)
+        if image.status == READY:
+            self.placement.changed(updated, public=is_public(chosen))
+        return updated
 
     # --- quota ------------------------------------------------------------------------------------
 

@@ -4,30 +4,47 @@
 (presigned upload: a pending record is *marked* ready) differ only in where the bytes come from and how the ready
 record is committed; both call :meth:`Ingest.process` and then :meth:`Ingest.store`.
 
-Renditions go to deterministic keys (``storage.served_key`` / ``rendition_key`` under the image's placement), so
-a retried or duplicated run overwrites them with the same bytes. A failure while writing them removes what was
-written; a failed commit removes them only when asked to (``discard_on_failure``): the API path's keys belong to a
-brand-new id, while the processor's may already be a concurrent duplicate's finished work.
+Renditions are content-addressed and shared (ADR 0013, ``chalicelib/contents.py``). Every record's processing
+writes the record's own generation (``content/{generation}/...``, chosen with the record, so a retried run
+overwrites a crashed attempt's objects instead of leaving them), then commits the ready record in one
+transaction with the content item: one more reference to the item that exists, or the item created with this
+generation. The run that found an item deletes its generation after the commit; the run that created one deletes
+as many keys of a generation that never existed. So a fresh and a repeated upload do the same writes, reads and
+deletes in the same order, and answer alike (ADR 0013, "Nothing leaks"). A lost race is retried against the
+current item. When the commit fails, the generation is deleted unless a content item holds it (a concurrent run
+of the same record's event committed it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Final
 
+from chalicelib import delivery
+from chalicelib.contents import Content, ContentChanged, ContentOp, Contents, content_id_of, new_cref
+from chalicelib.errors import MetadataUnavailable
 from chalicelib.records import Image, ImageRecords
-from chalicelib.services.placement import cache_control, disposition, is_public
 from chalicelib.services.ports import Metrics, UploadPath
 from chalicelib.settings import Settings
-from chalicelib.storage import Storage, placement_prefix, rendition_key, served_key
+from chalicelib.storage import Storage, content_key
 
 if TYPE_CHECKING:
     from chalicelib import imaging
 
 log = logging.getLogger(__name__)
+
+# Lost races retried before giving up (each loss means another run changed the item in between: rare).
+ACQUIRE_ATTEMPTS: Final = 8
+SERVED_NAME: Final = "file"
+
+
+def disposition(name: str, extension: str) -> str:
+    """The stored object's own ``Content-Disposition``: shared by every record, so it names no record (the edge
+    gives each record's URL its own filename, ``chalicelib/edge_resolver.py``)."""
+    return f'inline; filename="{name}.{extension}"'
 
 
 @dataclass
@@ -36,6 +53,11 @@ class Ingest:
     records: ImageRecords
     storage: Storage
     metrics: Metrics
+    contents: Contents | None = None
+
+    def __post_init__(self) -> None:
+        if self.contents is None:
+            self.contents = Contents()
 
     def process(self, data: bytes, *, max_bytes: int) -> imaging.ProcessedImage:
         """Validate by content and make the renditions (``InvalidImage`` for a bad file); stores nothing."""
@@ -50,109 +72,112 @@ class Ingest:
         processed: imaging.ProcessedImage,
         *,
         processed_at: str,
-        commit: Callable[[Image], Image | None],
+        commit: Callable[[Image, ContentOp], Image | None],
         path: UploadPath,
         upload_bytes: int,
-        discard_on_failure: bool,
+        done_with: Sequence[str] = (),
     ) -> Image:
-        """Write the renditions of ``image`` and ``commit`` the ready record; returns the record as committed.
+        """Write this run's generation, ``commit`` the ready record with its content item; returns the record.
 
-        ``commit`` writes the ready record (``records.create``, or ``records.mark_ready``'s conditional write)
-        and returns what it stored, or ``None`` when that is the record it was given. ``duplicate_of`` names an
-        earlier image of the same owner with the same content (looked up before anything is written).
-        ``upload_bytes`` is what the user sent (the ``UploadBytes`` metric).
+        ``commit(ready, content_op)`` writes the ready record (``records.create`` or ``records.mark_ready``) in
+        one transaction with ``content_op`` and returns what it stored, or ``None`` when that is the record it
+        was given; it raises ``ContentChanged`` when the item changed since it was read (retried here).
+        ``duplicate_of`` names an earlier image of the same owner with the same content (looked up before
+        anything is written). ``upload_bytes`` is what the user sent (the ``UploadBytes`` metric). ``done_with``:
+        keys to delete once the record is committed (the processed original), in the same request as the cleanup.
         """
+        assert self.contents is not None
         duplicate_of = self.records.find_duplicate(image, processed.sha256)
-        stored = self._store_renditions(image, processed)
-        ready = replace(apply_processing(image, processed, stored, processed_at), duplicate_of=duplicate_of)
+        mine = self._write_generation(processed, image.generation or new_cref(), created_at=processed_at)
+        decoy = [content_key(new_cref(), "x", "x") for _ in mine.all_keys()]
         try:
-            committed = commit(ready)
-        except Exception:
-            if discard_on_failure:
-                keys = [stored["file_key"], *stored["thumbnails"].values(), *ready.variant_keys()]
-                _delete_quietly(self.storage, [*keys, stored["display_key"]] if stored["display_key"] else keys)
+            for _ in range(ACQUIRE_ATTEMPTS):
+                existing = self.contents.get(mine.content_id)
+                served = existing or mine
+                ready = replace(
+                    apply_processing(image, processed, served, processed_at),
+                    duplicate_of=duplicate_of,
+                    content_id=mine.content_id,
+                )
+                try:
+                    committed = commit(ready, self.contents.acquire_op(existing, mine))
+                except ContentChanged:
+                    continue
+                break
+            else:
+                log.warning("content item kept changing; giving up", extra={"image_id": image.id})
+                raise MetadataUnavailable()
+        except BaseException:
+            self._discard_unless_held(mine)
             raise
+        # The same delete either way: this run's generation when an earlier one won, else keys that never existed.
+        joined = existing is not None and existing.cref != mine.cref
+        _delete_quietly(self.storage, [*done_with, *(mine.all_keys() if joined else decoy)])
         self.metrics.record_upload(upload_bytes, path=path)
         return ready if committed is None else committed
 
-    def _store_renditions(self, image: Image, processed: imaging.ProcessedImage) -> dict[str, Any]:
-        """Write the served copy and thumbnails where the image's visibility places them; returns the record
-        fields naming them (``chalicelib/services/placement.py``: public and unlisted under the CDN's prefix).
-
-        On failure, removes what it wrote before re-raising, so nothing is left half-stored.
-        """
-        public = is_public(image.visibility)
-        prefix = placement_prefix(public=public)
-        cache = cache_control(public=public)
-        written: list[str] = []
-        # What each stored object's bytes hash to, so ``verify`` can tell later whether the store still holds them.
-        digests = {"file": hashlib.sha256(processed.served.data).hexdigest()}
+    def _discard_unless_held(self, mine: Content) -> None:
+        """After a failed commit: delete this generation unless a content item holds it. Only a run of this same
+        record can have made an item with it, and the record is then no longer pending, so an item that does
+        not hold it now never will."""
+        assert self.contents is not None
         try:
-            served = processed.served
-            served_at = served_key(prefix, image.ref, served.extension)
-            self.storage.put(
-                served_at,
-                served.data,
-                content_type=served.content_type,
-                cache_control=cache,
-                content_disposition=disposition(image.ref, None, served.extension),
-            )
-            written.append(served_at)
-            thumbnails: dict[str, str] = {}
-            variants: dict[str, dict[str, str]] = {}
-            for size, rendition in processed.thumbnails.items():
-                key = rendition_key(prefix, image.ref, str(size), rendition.extension)
+            current = self.contents.get(mine.content_id)
+        except Exception:
+            log.exception("could not tell whether a generation is held; the sweeper will", extra={"cref": mine.cref})
+            return
+        if current is None or current.cref != mine.cref:
+            _delete_quietly(self.storage, mine.all_keys())
+
+    def _write_generation(self, processed: imaging.ProcessedImage, cref: str, *, created_at: str) -> Content:
+        """Write the renditions under generation ``cref``; returns the content they make. On failure, removes what
+        it wrote (unless a content item holds the generation) before re-raising, so nothing is left half-stored."""
+        renditions: dict[str, imaging.Rendition] = {SERVED_NAME: processed.served}
+        renditions |= {str(size): rendition for size, rendition in processed.thumbnails.items()}
+        # The same thumbnails in the companion formats (<picture> sources), named like them: 600.webp.
+        companions = {
+            f"{size}.{extension}": companion
+            for size, by_format in processed.companions.items()
+            for extension, companion in by_format.items()
+        }
+        renditions |= companions
+        if processed.display is not None:
+            renditions["display"] = processed.display
+        keys = {name: content_key(cref, name.split(".")[0], r.extension) for name, r in renditions.items()}
+        variants: dict[str, dict[str, str]] = {}
+        for name in companions:
+            size, extension = name.split(".")
+            variants.setdefault(size, {})[extension] = keys[name]
+        # What each stored object's bytes hash to, so ``verify`` can tell later whether the store still holds them.
+        digests = {name: hashlib.sha256(r.data).hexdigest() for name, r in renditions.items()}
+        content = Content(
+            content_id=content_id_of(digests, keys),
+            cref=cref,
+            file_key=keys[SERVED_NAME],
+            thumbnails={name: key for name, key in keys.items() if name.isdigit()},
+            display_key=keys.get("display"),
+            digests=digests,
+            thumbnail_variants=variants,
+            created_at=created_at,
+        )
+        cache = delivery.IMMUTABLE_CACHE_CONTROL  # shared by every record; a private one is never served by the CDN
+        try:
+            for name, rendition in renditions.items():
                 self.storage.put(
-                    key,
+                    keys[name],
                     rendition.data,
                     content_type=rendition.content_type,
                     cache_control=cache,
-                    content_disposition=disposition(image.ref, str(size), rendition.extension),
+                    content_disposition=disposition(name.split(".")[0], rendition.extension),
                 )
-                written.append(key)
-                thumbnails[str(size)] = key
-                digests[str(size)] = hashlib.sha256(rendition.data).hexdigest()
-                # The same thumbnail in the companion formats (<picture> sources), named like it: 600.webp.
-                for extension, companion in processed.companions.get(size, {}).items():
-                    key = rendition_key(prefix, image.ref, str(size), extension)
-                    self.storage.put(
-                        key,
-                        companion.data,
-                        content_type=companion.content_type,
-                        cache_control=cache,
-                        content_disposition=disposition(image.ref, str(size), extension),
-                    )
-                    written.append(key)
-                    variants.setdefault(str(size), {})[extension] = key
-                    digests[f"{size}.{extension}"] = hashlib.sha256(companion.data).hexdigest()
-            shown: str | None = None
-            if processed.display is not None:
-                shown = rendition_key(prefix, image.ref, "display", processed.display.extension)
-                self.storage.put(
-                    shown,
-                    processed.display.data,
-                    content_type=processed.display.content_type,
-                    cache_control=cache,
-                    content_disposition=disposition(image.ref, "display", processed.display.extension),
-                )
-                written.append(shown)
-                digests["display"] = hashlib.sha256(processed.display.data).hexdigest()
         except Exception:
-            _delete_quietly(self.storage, written)
+            self._discard_unless_held(content)
             raise
-        return {
-            "file_key": served_at,
-            "thumbnails": thumbnails,
-            "digests": digests,
-            "display_key": shown,
-            "thumbnail_variants": variants,
-        }
+        return content
 
 
-def apply_processing(
-    image: Image, processed: imaging.ProcessedImage, stored: dict[str, Any], processed_at: str
-) -> Image:
-    """``image`` with what processing learned (type, served size, dimensions, hash) and the stored keys."""
+def apply_processing(image: Image, processed: imaging.ProcessedImage, content: Content, processed_at: str) -> Image:
+    """``image`` with what processing learned (type, served size, dimensions, hash) and the content's keys."""
     return replace(
         image,
         content_type=processed.content_type,
@@ -163,7 +188,11 @@ def apply_processing(
         dhash=processed.dhash or None,
         blurhash=processed.blurhash or None,
         processed_at=processed_at,
-        **stored,
+        file_key=content.file_key,
+        thumbnails=dict(content.thumbnails),
+        display_key=content.display_key,
+        digests=dict(content.digests),
+        thumbnail_variants={size: dict(by_format) for size, by_format in content.thumbnail_variants.items()},
     )
 
 

@@ -5,10 +5,10 @@ object: load the pending record, read the object (bounded), run the imaging pipe
 the thumbnails, then flip the record ``pending -> ready`` with a conditional write and delete the original.
 
 Idempotence (S3 delivers at least once, out of order): a record that is no longer pending makes the event a
-no-op apart from removing a leftover original; renditions are written to deterministic keys, so a retried or
-duplicated run overwrites them with the same bytes. A bad file is ``rejected`` with a reason and its object
-deleted (no retry). A transient fault raises, the message is reported as a batch item failure, SQS retries it
-and finally moves it to the dead-letter queue.
+no-op apart from removing a leftover original; each run writes its own generation of renditions and only the run
+whose transaction marks the record ready keeps it (``chalicelib/services/ingest.py``). A bad file is
+``rejected`` with a reason and its object deleted (no retry). A transient fault raises, the message is reported
+as a batch item failure, SQS retries it and finally moves it to the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from chalicelib.errors import FileTooLarge, ImageNotFound, ImageNotPending, Inva
 from chalicelib.queues import ORIGINALS_RETENTION_DAYS
 from chalicelib.records import PENDING, Image, ImageRecords
 from chalicelib.services.ingest import Ingest
-from chalicelib.services.placement import Placement, is_public
 from chalicelib.services.ports import Clock, Metrics, Quota, utc_now_iso
 from chalicelib.settings import Settings
 from chalicelib.storage import Storage, image_id_from_original_key
@@ -55,7 +54,6 @@ class Processor:
     # ``handle_sqs_batch`` below still reports failed messages through the module; everything else goes here.
     metrics: Metrics
     quota: Quota | None = None
-    placement: Placement | None = None
 
     def __post_init__(self) -> None:
         self.ingest = Ingest(self.settings, self.records, self.storage, self.metrics)
@@ -107,40 +105,24 @@ class Processor:
             # declaration is of the upload as sent, not of the served copy (location scrubbed away, so it differs).
             return self._reject(image, key, RejectReason.CHECKSUM_MISMATCH, now)
 
-        attempted: list[Image] = []
-
-        def commit(ready_image: Image) -> Image:
-            attempted.append(ready_image)
-            return self.records.mark_ready(image, ready_image)
-
         try:
             ready = self.ingest.store(
                 image,
                 processed,
                 processed_at=now,
-                commit=commit,
+                commit=lambda ready_image, content: self.records.mark_ready(image, ready_image, content),
                 path="presigned",
                 upload_bytes=len(data),
-                # The keys are this image's: a concurrent duplicate may have written the same ones.
-                discard_on_failure=False,
+                done_with=[key],  # the original goes in the same request as the cleanup, right after the commit
             )
         except ImageNotPending:
+            # Settled by a concurrent run of the same event, or deleted while we processed it. Nothing of ours was
+            # committed, and ``store`` removed the generation this run wrote.
             self.storage.delete([key])
-            if attempted and self._record_is_gone(image.id):
-                # Deleted while we processed it: the delete removed what existed then, so what we just wrote
-                # would be orphaned. Remove it.
-                written = attempted[-1]
-                keys = [written.file_key, written.display_key, *written.thumbnails.values(), *written.variant_keys()]
-                try:
-                    self.storage.delete([key for key in keys if key])
-                except Exception:
-                    log.exception("could not remove the renditions of a deleted image", extra={"image_id": image.id})
-                return "orphan"
-            # A concurrent duplicate won the race and wrote the same renditions; nothing to undo.
-            return "duplicate"
-        ready = self._follow_visibility(ready)
+            return "orphan" if self._record_is_gone(image.id) else "duplicate"
+        # (The original went with the cleanup; if that delete failed, the bucket's originals/ lifecycle rule
+        # removes it within ORIGINALS_RETENTION_DAYS.)
         self.cache.invalidate(image.id)
-        self.storage.delete([key])
         self._correct_quota(image, ready)
         log.info(
             "image ready",
@@ -156,27 +138,6 @@ class Processor:
             self.quota.release(image.owner, image.size)
         except Exception:
             log.exception("could not release the quota", extra={"image_id": image.id, "owner": image.owner})
-
-    def _follow_visibility(self, ready: Image) -> Image:
-        """The renditions were placed for the visibility the pending record had; if the owner changed it while
-        the upload was processed, move them now (a private image must never sit under the CDN's prefix)."""
-        if self.placement is None:
-            return ready
-        current = self.records.get(ready.id)
-        if is_public(current.visibility) == is_public(ready.visibility):
-            return current
-        return self.placement.move(
-            current,
-            public=is_public(current.visibility),
-            commit=lambda keys: self.records.set_visibility(
-                current,
-                current.visibility,
-                file_key=keys.file_key,
-                thumbnails=keys.thumbnails,
-                display_key=keys.display_key,
-                thumbnail_variants=keys.thumbnail_variants,
-            ),
-        )
 
     def _correct_quota(self, pending: Image, ready: Image) -> None:
         """The upload was counted at its claimed size; count the size it really has."""

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from chalice.test import Client
 
+from chalicelib import composition
+from chalicelib.edge_resolver import edge_record, resolve
 from chalicelib.settings import get_settings
 from tests.conftest import make_jpeg
 from tests.functional.conftest import body, drain_queue
@@ -52,7 +56,12 @@ def test_presigned_upload_reaches_ready_with_dimensions_and_thumbnails(client: C
     assert sorted(meta["thumbnails"], key=int) == ["150", "300", "600"]
     file_response = client.http.get(f"/api/v1/images/{ticket['id']}/file")
     assert file_response.status_code == 302
-    assert "public/i/" in file_response.headers["Location"]  # a public image's renditions sit under the CDN's prefix
+    # The renditions are content-addressed (shared with any identical upload); the edge serves this record's
+    # direct link from exactly that key.
+    assert "/content/" in file_response.headers["Location"]
+    record = composition.image_records().get(ticket["id"])
+    lookup = {record.ref: edge_record(asdict(record))}.get
+    assert resolve(urlsplit(meta["links"]["direct"]).path, lookup) == record.file_key
 
 
 def test_duplicate_event_changes_nothing_twice(client: Client) -> None:

@@ -11,7 +11,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import catalog, composition
-from chalicelib.errors import ImageNotPending, MetadataUnavailable
+from chalicelib.errors import MetadataUnavailable
 from chalicelib.records import Image
 from chalicelib.services.images import ImageService, Viewer
 from chalicelib.services.processor import Processor
@@ -84,7 +84,7 @@ def test_an_api_upload_whose_record_write_fails_leaves_no_renditions(
     fake = FakeMetrics()
     service, _ = services(fake)
 
-    def refuse(_: Image) -> None:
+    def refuse(_: Image, _content: object = None) -> None:
         raise MetadataUnavailable()
 
     monkeypatch.setattr(service.records, "create", refuse)
@@ -94,22 +94,25 @@ def test_an_api_upload_whose_record_write_fails_leaves_no_renditions(
     assert fake.calls == []
 
 
-def test_a_lost_ready_race_keeps_the_winners_renditions(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The keys are the image's own: a concurrent duplicate that won wrote the same objects, so none go."""
+def test_a_lost_ready_race_keeps_the_winners_renditions(aws: None) -> None:
+    """Two runs of the same event: the one that marked the record ready keeps its generation; the loser, which
+    wrote its own generation, removes that (and only that)."""
     fake = FakeMetrics()
     service, processor = services(fake)
-    pending = presigned(service, make_jpeg(64, 48))
-
-    def lost(_pending: Image, _ready: Image) -> Image:
-        raise ImageNotPending(id=_pending.id)
-
-    monkeypatch.setattr(processor.records, "mark_ready", lost)
-    assert processor.handle_object(original_key(pending.id)) == "duplicate"
+    data = make_jpeg(64, 48)
+    pending = presigned(service, data)
+    assert processor.handle_object(original_key(pending.id)) == "ready"
+    winner = composition.image_records().get(pending.id)
+    # The loser read the record while it was still pending, and its original is still there for it.
+    boto3.client("s3").put_object(Bucket=get_settings().bucket_name, Key=original_key(pending.id), Body=data)
+    fake.calls.clear()
+    assert processor._process(pending, original_key(pending.id)) == "duplicate"
     keys = stored_keys()
     assert original_key(pending.id) not in keys
-    renditions = [key for key in keys if key.startswith("public/i/")]  # a public image: the CDN's prefix
+    assert keys == sorted([winner.file_key or "", *winner.thumbnails.values(), *winner.variant_keys()])
     # The served copy, the JPEG thumbnails and each one's companions (catalog.THUMBNAIL_COMPANIONS).
-    assert len(renditions) == 1 + len(catalog.THUMBNAIL_SIZES) * (1 + len(catalog.thumbnail_companions()))
+    assert len(keys) == 1 + len(catalog.THUMBNAIL_SIZES) * (1 + len(catalog.thumbnail_companions()))
+    assert all(key.startswith("content/") for key in keys)
     assert fake.calls == []
 
 

@@ -133,20 +133,20 @@ def test_orphans_an_image_deleted_while_processing_leaves_no_renditions(client: 
     records = processor.records
     original_mark_ready = records.mark_ready
 
-    def delete_first(pending: Any, ready: Any) -> Any:
+    def delete_first(pending: Any, ready: Any, content: Any = None) -> Any:
         # The owner deletes the image after its renditions were written, before the record turns ready.
         deleted = client.http.delete(
             f"/api/v1/images/{ticket['id']}", headers={"X-Delete-Token": ticket["delete_token"]}
         )
         assert deleted.status_code == 204
-        return original_mark_ready(pending, ready)
+        return original_mark_ready(pending, ready, content)
 
     records.mark_ready = delete_first  # type: ignore[method-assign]
     try:
         assert drain_queue() == []
     finally:
         records.mark_ready = original_mark_ready  # type: ignore[method-assign]
-    assert stored_keys(ticket["id"]) == []
+    assert stored_keys("") == []  # nothing at all: no original, no generation (content/...) of renditions
     assert client.http.get(f"/api/v1/images/{ticket['id']}").status_code == 404
 
 

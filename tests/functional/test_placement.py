@@ -1,20 +1,29 @@
-"""Visibility and deletion at the edge, in-process: renditions move between the CDN's prefix and a private one,
-each move is idempotent and retry-safe, and the CDN is told to forget what left it."""
+"""Visibility and deletion at the edge, in-process: renditions are content-addressed and never move; the edge's
+rule (chalicelib/edge_resolver.py) reads the record, so a change of visibility is a record write, repeated
+harmlessly, and the CDN is told to forget what left the public side."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from chalice.test import Client
 
 from chalicelib import catalog, composition, delivery
+from chalicelib.edge_resolver import EdgeRecord, edge_record, resolve
 from chalicelib.errors import CdnUnavailable
 from chalicelib.settings import get_settings
 from tests.functional.conftest import body
 from tests.functional.test_ownership import ada, patch, upload  # noqa: F401 - ada is a fixture
+
+# ``upload()``'s PNG has alpha, so its thumbnails are WebP; companions are never in the thumbnail's own format.
+RENDITIONS = 1 + len(catalog.THUMBNAIL_SIZES) * len(
+    {"webp"} | {c.format.extension for c in catalog.thumbnail_companions()}
+)
 
 
 class RecordingInvalidator:
@@ -40,8 +49,29 @@ def keys() -> list[str]:
     return sorted(item["Key"] for item in listed.get("Contents", []))
 
 
-def keys_of(short: str) -> dict[str, list[str]]:
-    return {prefix: [k for k in keys() if k.startswith(f"{prefix}i/{short}")] for prefix in ("public/", "private/")}
+def lookup(ref: str) -> EdgeRecord | None:
+    """The edge's lookup, straight from the table (what the local edge and the CDN's function read)."""
+    records = composition.image_records()
+    try:
+        image = records.get(records.id_for_short_id(ref) if delivery.is_short_id(ref) else ref)
+    except Exception:
+        return None
+    return edge_record(asdict(image))
+
+
+def paths_of(short: str) -> dict[str, str]:
+    """The image's direct path and each thumbnail path."""
+    records = composition.image_records()
+    image = records.get(records.id_for_short_id(short))
+    paths = {"direct": delivery.direct_path(short, delivery.extension_of(image.file_key or ""))}
+    paths |= {n: delivery.rendition_path(short, n, delivery.extension_of(k)) for n, k in image.thumbnails.items()}
+    assert len(paths) == 4
+    return paths
+
+
+def served(short: str, paths: dict[str, str] | None = None) -> dict[str, str | None]:
+    """What the edge serves for each of the image's paths (None: a bare 404)."""
+    return {name: resolve(path, lookup) for name, path in (paths or paths_of(short)).items()}
 
 
 def stored_names(short: str, thumbnail_extension: str = "webp") -> list[str]:
@@ -60,72 +90,84 @@ def meta(client: Client, image_id: str, auth: dict[str, str]) -> dict[str, Any]:
     return dict(body(client.http.get(f"/api/v1/images/{image_id}", headers=auth)))
 
 
-def test_public_renditions_sit_under_the_cdn_prefix_with_stable_links(
-    client: Client, cdn: RecordingInvalidator
-) -> None:
+def test_public_renditions_are_served_by_the_edge_with_stable_links(client: Client, cdn: RecordingInvalidator) -> None:
     image = upload(client)
     short = image["short_id"]
-    placed = keys_of(short)
-    assert placed_names(placed["public/"]) == stored_names(short)
-    assert placed["private/"] == []
+    stored = keys()
+    # Served copy, 3 thumbnails and their companions (catalog.THUMBNAIL_COMPANIONS), one generation.
+    assert len(stored) == RENDITIONS
+    assert all(key.startswith("content/") for key in stored)
     origin = get_settings().site_origin
     links = image["links"]
     assert links["page"] == f"{origin}/{short}"
     assert links["direct"] == f"{origin}/i/{short}.png"
     assert set(links["thumbnails"]) == {"150", "300", "600"}
     assert links["thumbnails"]["600"].startswith(f"{origin}/i/{short}/600.")
-    head = boto3.client("s3").head_object(Bucket=get_settings().bucket_name, Key=delivery.public_key(f"/i/{short}.png"))
+    direct = resolve(urlsplit(links["direct"]).path, lookup)
+    assert direct in stored
+    assert {resolve(urlsplit(url).path, lookup) for url in links["thumbnails"].values()} | {direct} <= set(stored)
+    record = composition.image_records().get(image["id"])
+    for size, by_format in record.thumbnail_variants.items():
+        for extension, key in by_format.items():
+            assert resolve(delivery.rendition_path(short, size, extension), lookup) == key
+    head = boto3.client("s3").head_object(Bucket=get_settings().bucket_name, Key=str(direct))
     assert head["CacheControl"] == delivery.IMMUTABLE_CACHE_CONTROL
     assert head["ContentType"] == "image/png"
-    assert head["ContentDisposition"] == f'inline; filename="{short}.png"'
+    # Shared by every record with these bytes, so it names none of them (the edge names each record's own).
+    assert head["ContentDisposition"] == 'inline; filename="file.png"'
+    assert short not in head["ContentDisposition"]
 
 
-def test_private_upload_never_touches_the_cdn_prefix(
+def test_a_private_upload_is_never_served_by_the_edge(
     client: Client,
     ada: dict[str, str],  # noqa: F811
 ) -> None:
     image = upload(client, ada, visibility="private")
-    placed = keys_of(image["short_id"])
-    assert placed["public/"] == []
-    assert placed_names(placed["private/"]) == stored_names(image["short_id"])
+    assert len(keys()) == RENDITIONS
+    assert set(served(image["short_id"]).values()) == {None}
     assert set(image["links"]) == {"page"}  # no public file links for a private image
 
 
-def test_public_to_private_moves_out_and_invalidates_and_repeating_is_harmless(
+def test_public_to_private_stops_serving_and_invalidates_and_repeating_is_harmless(
     client: Client,
     ada: dict[str, str],  # noqa: F811
     cdn: RecordingInvalidator,
 ) -> None:
     image = upload(client, ada)
     short = image["short_id"]
+    stored = keys()
+    assert None not in served(short).values()
     for _ in range(2):  # the second is a repeat (or a client's retry): same end state
         response = patch(client, image["id"], ada, "private")
         assert response.status_code == 200
-        assert keys_of(short)["public/"] == []
-        assert placed_names(keys_of(short)["private/"]) == stored_names(short)
+        assert set(served(short).values()) == {None}
+        assert keys() == stored  # nothing moved, nothing copied
     assert cdn.calls[0] == [f"/i/{short}.*", f"/i/{short}/*", f"/{short}"]
-    # The owner still sees it through presigned links that point at the private copies.
+    # The owner still sees it through presigned links, told to keep it private whatever the object says.
     owner_view = meta(client, image["id"], ada)
-    assert "/private/i/" in owner_view["owner_links"]["file"]
+    assert "/content/" in owner_view["owner_links"]["file"]
+    assert "response-cache-control=private" in owner_view["owner_links"]["file"]
     assert set(owner_view["links"]) == {"page"}
 
 
-def test_private_to_public_moves_back_and_unlisted_stays_on_the_cdn(
+def test_private_to_public_starts_serving_and_unlisted_stays_served(
     client: Client,
     ada: dict[str, str],  # noqa: F811
     cdn: RecordingInvalidator,
 ) -> None:
     image = upload(client, ada, visibility="private")
     short = image["short_id"]
+    stored = keys()
     for visibility in ("public", "public", "unlisted"):
         assert patch(client, image["id"], ada, visibility).status_code == 200
-        assert placed_names(keys_of(short)["public/"]) == stored_names(short)
-        assert keys_of(short)["private/"] == []
-    assert cdn.calls == []  # nothing left the CDN's prefix
+        assert set(served(short).values()) <= set(stored)
+        assert None not in served(short).values()
+        assert keys() == stored
+    assert cdn.calls == []  # nothing left the public side
     assert meta(client, image["id"], ada)["links"]["direct"].endswith(f"/i/{short}.png")
 
 
-def test_a_failed_invalidation_is_a_503_and_the_retry_completes_the_move(
+def test_a_failed_invalidation_is_a_503_and_the_retry_completes(
     client: Client,
     ada: dict[str, str],  # noqa: F811
     cdn: RecordingInvalidator,
@@ -136,37 +178,23 @@ def test_a_failed_invalidation_is_a_503_and_the_retry_completes_the_move(
     failed = patch(client, image["id"], ada, "private")
     assert failed.status_code == 503
     assert body(failed)["detail"]["code"] == "CDN_UNAVAILABLE"
-    assert keys_of(short)["public/"] == []  # already out of the public prefix
+    assert set(served(short).values()) == {None}  # the record already says private: the edge refuses
     cdn.fail = False
     assert patch(client, image["id"], ada, "private").status_code == 200
     assert cdn.calls == [[f"/i/{short}.*", f"/i/{short}/*", f"/{short}"]]
 
 
-def test_a_crashed_move_is_finished_by_the_retry(
+def test_delete_stops_serving_invalidates_and_removes_the_last_copy(
     client: Client,
     ada: dict[str, str],  # noqa: F811
     cdn: RecordingInvalidator,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     image = upload(client, ada)
     short = image["short_id"]
-    storage = composition.storage()
-    real_delete = storage.delete
-
-    def crash(keys: Any) -> None:
-        raise RuntimeError("lost the connection")
-
-    monkeypatch.setattr(storage, "delete", crash)
-    assert patch(client, image["id"], ada, "private").status_code == 500  # record moved, public copies left
-    monkeypatch.setattr(storage, "delete", real_delete)
-    assert patch(client, image["id"], ada, "private").status_code == 200
-    assert keys_of(short)["public/"] == []
-    assert placed_names(keys_of(short)["private/"]) == stored_names(short)
-
-
-def test_delete_invalidates_a_public_image(client: Client, ada: dict[str, str], cdn: RecordingInvalidator) -> None:  # noqa: F811
-    image = upload(client, ada)
-    short = image["short_id"]
+    paths = paths_of(short)
+    assert None not in served(short, paths).values()
     assert client.http.delete(f"/api/v1/images/{image['id']}", headers=ada).status_code == 204
-    assert keys_of(short) == {"public/": [], "private/": []}
+    assert set(served(short, paths).values()) == {None}
+    assert keys() == []
     assert cdn.calls == [[f"/i/{short}.*", f"/i/{short}/*", f"/{short}"]]
+    assert client.http.delete(f"/api/v1/images/{image['id']}", headers=ada).status_code == 404  # repeated

@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from chalicelib import composition
+from chalicelib.contents import Content, Contents
 from chalicelib.records import PENDING, Image
 from chalicelib.settings import get_settings
 from tests.conftest import load_script, make_jpeg, make_png
@@ -115,3 +116,97 @@ def test_abandoned_multipart_uploads_are_reported_and_aborted_but_live_ones_kept
     assert sweep.main(["--apply", "--min-age", "0"]) == 0
     open_ids = [upload_id for _key, upload_id, _when in storage.incomplete_multipart_uploads()]
     assert open_ids == [live_id]
+
+
+# --- content-addressed renditions (ADR 0013) -------------------------------------------------------------------
+
+
+def _shared(n: int = 2) -> list[Image]:
+    from chalicelib.services.images import Viewer
+
+    service = composition.image_service()
+    data = make_jpeg(64, 48, color=(1, 2, 3))
+    return [service.upload(data=data, filename=f"{i}.jpg", viewer=Viewer())[0] for i in range(n)]
+
+
+def _content(image: Image) -> Content:
+    found = Contents().get(image.content_id or "")
+    assert found is not None
+    return found
+
+
+def test_orphan_generations_and_older_prefixes_are_found_and_removed(aws: None) -> None:
+    (healthy,) = _shared(1)
+    put("content/ghostGeneration1/file.jpg")
+    put("content/ghostGeneration1/150.jpg")
+    put("public/i/AbCdEfGhIjK.jpg")
+    put("private/i/AbCdEfGhIjK/600.jpg")
+    report = sweep.find(now=time.time(), min_age_seconds=0)
+    assert {f.image_id for f in report.of_kind("orphan-object")} == {"content/ghostGeneration1", "AbCdEfGhIjK"}
+    orphaned = {key for f in report.of_kind("orphan-object") for key in f.keys}
+    assert orphaned == {
+        "content/ghostGeneration1/150.jpg",
+        "content/ghostGeneration1/file.jpg",
+        "public/i/AbCdEfGhIjK.jpg",
+        "private/i/AbCdEfGhIjK/600.jpg",
+    }
+    assert sweep.main(["--apply", "--min-age", "0"]) == 0
+    assert not any(exists(key) for key in orphaned)
+    assert all(exists(key) for key in _content(healthy).all_keys())  # the live generation is untouched
+    assert sweep.find(now=time.time(), min_age_seconds=0).findings == []
+
+
+@pytest.mark.parametrize("wrong", [0, 1, 5])
+def test_a_count_that_disagrees_with_the_records_is_reported_and_corrected(aws: None, wrong: int) -> None:
+    first, second = _shared(2)
+    content = _content(first)
+    assert content.refs == 2
+    Contents().set_refs(content.content_id, content.cref, wrong, expected=2)
+    report = sweep.find(now=time.time(), min_age_seconds=0)
+    assert [(f.image_id, f.refs) for f in report.of_kind("refs-mismatch")] == [(content.content_id, 2)]
+    assert sweep.main(["--apply", "--min-age", "0"]) == 0
+    assert _content(second).refs == 2
+    assert all(exists(key) for key in content.all_keys())
+    assert sweep.find(now=time.time(), min_age_seconds=0).findings == []
+
+
+def test_an_item_nobody_points_at_is_removed_with_its_objects(aws: None) -> None:
+    (image,) = _shared(1)
+    content = _content(image)
+    composition.image_records().delete(image.id)  # a crash after the record went, before the reference did
+    report = sweep.find(now=time.time(), min_age_seconds=0)
+    assert [(f.image_id, f.refs) for f in report.of_kind("refs-mismatch")] == [(content.content_id, 0)]
+    assert sweep.main(["--apply", "--min-age", "0"]) == 0
+    assert Contents().get(content.content_id) is None
+    assert not any(exists(key) for key in content.all_keys())
+
+
+def test_records_whose_item_is_gone_get_it_back(aws: None) -> None:
+    from chalicelib.models import ContentRecord
+
+    first, _second = _shared(2)
+    content = _content(first)
+    ContentRecord(id="content#" + content.content_id).delete()
+    report = sweep.find(now=time.time(), min_age_seconds=0)
+    assert [(f.image_id, f.refs) for f in report.of_kind("missing-content")] == [(content.content_id, 2)]
+    assert report.of_kind("orphan-object") == []  # the records still name the objects
+    assert sweep.main(["--apply", "--min-age", "0"]) == 0
+    restored = _content(first)
+    assert (restored.cref, restored.refs) == (content.cref, 2)
+    assert sweep.find(now=time.time(), min_age_seconds=0).findings == []
+
+
+def test_shared_renditions_whose_file_is_gone_take_their_records_and_item_with_them(aws: None) -> None:
+    from chalicelib.errors import ImageNotFound
+
+    first, second = _shared(2)
+    content = _content(first)
+    composition.storage().delete([content.file_key])
+    report = sweep.find(now=time.time(), min_age_seconds=0)
+    assert {f.image_id for f in report.of_kind("missing-object")} == {first.id, second.id}
+    assert sweep.main(["--apply", "--min-age", "0"]) == 0
+    for image in (first, second):
+        with pytest.raises(ImageNotFound):
+            composition.image_records().get(image.id)
+    assert Contents().get(content.content_id) is None
+    assert not any(exists(key) for key in content.all_keys())

@@ -14,11 +14,13 @@ from chalice.test import Client
 from PIL import Image
 
 from chalicelib import catalog, composition, delivery, imaging
+from chalicelib.edge_resolver import content_disposition, resolve
 from chalicelib.settings import get_settings
 from tests.conftest import ROOT, make_png
 from tests.functional.conftest import body
 from tests.functional.test_ownership import ada, multipart, patch, upload  # noqa: F401 - ada is a fixture
 from tests.functional.test_placement import RecordingInvalidator, cdn  # noqa: F401 - cdn is a fixture
+from tests.functional.test_placement import lookup as edge_lookup
 
 FIXTURES = ROOT / "tests" / "fixtures"
 MAX_BYTES, MAX_PIXELS = 50 * 1024 * 1024, 100_000_000
@@ -106,16 +108,22 @@ def test_an_upload_stores_each_companion_beside_its_thumbnail_with_the_rendition
     image = upload(client)
     short = image["short_id"]
     stored = record(image["id"])
+    generation = (stored.file_key or "").rsplit("/", 1)[0]  # content/{generation}: shared renditions (ADR 0013)
+    assert generation.startswith("content/")
     extensions = [e for e in COMPANION_EXTENSIONS if e != "webp"]  # upload()'s PNG has alpha: thumbnails are WebP
     assert stored.thumbnail_variants == {
-        str(size): {ext: f"public/i/{short}/{size}.{ext}" for ext in extensions} for size in catalog.THUMBNAIL_SIZES
+        str(size): {ext: f"{generation}/{size}.{ext}" for ext in extensions} for size in catalog.THUMBNAIL_SIZES
     }
     for size, by_format in stored.thumbnail_variants.items():
         for ext, key in by_format.items():
             head = s3_head(key)
             assert head["ContentType"] == catalog.FORMATS_BY_NAME[ext.upper()].mime_type
             assert head["CacheControl"] == delivery.IMMUTABLE_CACHE_CONTROL
-            assert head["ContentDisposition"] == f'inline; filename="{short}-{size}.{ext}"'
+            # Shared, so it names no record; the edge gives each record's URL its own name.
+            assert head["ContentDisposition"] == f'inline; filename="{size}.{ext}"'
+            path = delivery.rendition_path(short, size, ext)
+            assert resolve(path, edge_lookup) == key
+            assert content_disposition(path) == f'inline; filename="{short}-{size}.{ext}"'
             assert stored.digests[f"{size}.{ext}"]
 
 
@@ -149,25 +157,29 @@ def test_verify_reads_the_companions_too(client: Client, ada: dict[str, str]) ->
     assert {o["role"] for o in report["objects"] if o["result"] == "missing"} == {f"600.{COMPANION_EXTENSIONS[0]}"}
 
 
-def test_a_visibility_change_moves_the_companions_and_the_record_follows(
+def test_a_visibility_change_moves_no_companion_and_the_edge_follows_the_record(
     client: Client,
     ada: dict[str, str],  # noqa: F811
     cdn: RecordingInvalidator,  # noqa: F811
 ) -> None:
     image = upload(client, ada)
+    before = record(image["id"])
+    keys = [k for by_format in before.thumbnail_variants.values() for k in by_format.values()]
+    assert keys
+    paths = [
+        delivery.rendition_path(before.ref, size, ext)
+        for size, by_format in before.thumbnail_variants.items()
+        for ext in by_format
+    ]
+    assert [resolve(path, edge_lookup) for path in paths] == keys
     assert patch(client, image["id"], ada, "private").status_code == 200
     moved = record(image["id"])
-    keys = [k for by_format in moved.thumbnail_variants.values() for k in by_format.values()]
-    assert keys
-    assert all(k.startswith("private/i/") for k in keys)
-    assert all(s3_head(k)["CacheControl"].startswith("private") for k in keys)
+    assert moved.thumbnail_variants == before.thumbnail_variants  # nothing moved
+    assert all(resolve(path, edge_lookup) is None for path in paths)  # and the edge serves none of them
     private_view = body(client.http.get(f"/api/v1/images/{image['id']}", headers=ada))
     assert "thumbnail_sources" not in private_view["links"]
     assert patch(client, image["id"], ada, "public").status_code == 200
-    back = record(image["id"])
-    keys = [k for by_format in back.thumbnail_variants.values() for k in by_format.values()]
-    assert keys
-    assert all(k.startswith("public/i/") for k in keys)
+    assert [resolve(path, edge_lookup) for path in paths] == keys
     assert all(s3_head(k)["CacheControl"] == delivery.IMMUTABLE_CACHE_CONTROL for k in keys)
 
 

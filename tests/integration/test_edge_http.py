@@ -1,7 +1,7 @@
 """The local edge (scripts/edge.py) on the running stack: CloudFront's path rules, headers and visibility rules.
 
-Objects under the public prefix are served from the bucket without the API seeing a request (counted in the
-API's access log); anything outside it is unreachable through ``/i/``; the site and the share pages carry the
+A ready public record's renditions are served from the bucket without the API seeing a request (counted in the
+API's access log); an object no such record names is unreachable through ``/i/``; the site and the share pages carry the
 security headers; the API is proxied as sent.
 """
 
@@ -12,6 +12,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ import requests
 
 from chalicelib import delivery
 from scripts.stack import Stack
-from tests.conftest import make_jpeg, make_png
+from tests.conftest import make_jpeg
 
 pytestmark = pytest.mark.integration
 
@@ -51,11 +52,15 @@ def settle_api_log(stack: Stack) -> int:
 
 
 @pytest.fixture
-def bucket(stack: Stack, aws_clients: dict[str, Any]) -> Any:
+def bucket(stack: Stack, aws_clients: dict[str, Any]) -> Iterator[Any]:
+    """Plants objects straight in the bucket (no record names them); removes them afterwards, so the tests that
+    look for leftovers (objects nothing needs) never find these."""
     s3 = aws_clients["s3"]
     name = stack.env().get("BUCKET_NAME", "chitram-images")
+    planted: list[str] = []
 
     def put(key: str, data: bytes, content_type: str, filename: str) -> None:
+        planted.append(key)
         s3.put_object(
             Bucket=name,
             Key=key,
@@ -65,28 +70,45 @@ def bucket(stack: Stack, aws_clients: dict[str, Any]) -> Any:
             ContentDisposition=f'inline; filename="{filename}"',
         )
 
-    return put
+    yield put
+    if planted:
+        s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": key} for key in planted]})
 
 
-def test_public_renditions_come_from_the_bucket_without_the_api(stack: Stack, bucket: Any) -> None:
-    ref = delivery.new_short_id()
-    jpeg = make_jpeg(64, 48)
-    bucket(delivery.public_key(delivery.direct_path(ref, "jpg")), jpeg, "image/jpeg", f"{ref}.jpg")
-    bucket(delivery.public_key(delivery.rendition_path(ref, "150", "png")), make_png(), "image/png", "150.png")
+def test_public_renditions_come_from_the_bucket_without_the_api(stack: Stack, aws_clients: dict[str, Any]) -> None:
+    jpeg = make_jpeg(640, 480)
+    uploaded = requests.post(
+        f"{stack.url}/api/v1/images/upload", files={"file": ("edge.jpg", jpeg, "image/jpeg")}, timeout=30
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    meta = requests.get(f"{stack.url}/api/v1/images/{uploaded.json()['id']}", timeout=10).json()
+    ref = meta["short_id"]
+    item = aws_clients["dynamodb"].get_item(
+        TableName=stack.env().get("IMAGES_TABLE", "chitram-images"), Key={"id": {"S": meta["id"]}}
+    )["Item"]
+    stored = (
+        aws_clients["s3"]
+        .get_object(Bucket=stack.env().get("BUCKET_NAME", "chitram-images"), Key=item["file_key"]["S"])["Body"]
+        .read()
+    )
     before = settle_api_log(stack)
     direct = requests.get(f"{stack.url}/i/{ref}.jpg", timeout=10)
-    thumb = requests.get(f"{stack.url}/i/{ref}/150.png", timeout=10)
+    thumb = requests.get(f"{stack.url}/i/{ref}/150.jpg", timeout=10)
     head = requests.head(f"{stack.url}/i/{ref}.jpg", timeout=10)
     assert direct.status_code == thumb.status_code == head.status_code == 200
-    assert direct.content == jpeg
+    assert direct.content == stored
     assert direct.headers["Content-Type"] == "image/jpeg"
-    assert thumb.headers["Content-Type"] == "image/png"
+    assert thumb.headers["Content-Type"] == "image/jpeg"
     assert direct.headers["Cache-Control"] == delivery.IMMUTABLE_CACHE_CONTROL
     assert direct.headers["X-Content-Type-Options"] == "nosniff"
     assert direct.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    # The object is shared by every record with these bytes; each record's URL names its own file.
     assert direct.headers["Content-Disposition"] == f'inline; filename="{ref}.jpg"'
+    assert thumb.headers["Content-Disposition"] == f'inline; filename="{ref}-150.jpg"'
+    # A shared object's date would tell when someone first uploaded these bytes.
+    assert "Last-Modified" not in direct.headers
     assert re.fullmatch(r'"[0-9a-f]{32}"', direct.headers["ETag"])
-    assert head.headers["Content-Length"] == str(len(jpeg))
+    assert head.headers["Content-Length"] == str(len(stored))
     assert head.content == b""
     etag = direct.headers["ETag"]
     revalidated = requests.get(f"{stack.url}/i/{ref}.jpg", headers={"If-None-Match": etag}, timeout=10)
@@ -95,13 +117,16 @@ def test_public_renditions_come_from_the_bucket_without_the_api(stack: Stack, bu
     assert settle_api_log(stack) == before, "an image view reached the API"
 
 
-def test_nothing_outside_the_public_prefix_is_reachable(stack: Stack, bucket: Any) -> None:
+def test_nothing_without_a_record_is_reachable(stack: Stack, bucket: Any) -> None:
     secret = b"private rendition bytes"
     ref = delivery.new_short_id()
-    bucket(f"files/{ref}.jpg", secret, "image/jpeg", "x.jpg")  # where private renditions live
+    bucket(f"files/{ref}.jpg", secret, "image/jpeg", "x.jpg")
     bucket(f"private/i/{ref}.jpg", secret, "image/jpeg", "x.jpg")
+    bucket(delivery.public_key(delivery.direct_path(ref, "jpg")), secret, "image/jpeg", "x.jpg")  # no record
+    bucket(f"content/{ref}/file.jpg", secret, "image/jpeg", "x.jpg")
     for path in (
         f"/i/{ref}.jpg",
+        f"/i/{ref}/file.jpg",
         f"/i/../files/{ref}.jpg",
         f"/i/%2e%2e/files/{ref}.jpg",
         f"/i/..%2Ffiles%2F{ref}.jpg",

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from chalicelib import storage
+from chalicelib import catalog
 from chalicelib.settings import Settings
 from scripts.stack import Stack
 from tests import multipart_client as mp
-from tests.conftest import make_jpeg
+from tests.conftest import make_jpeg, unique_jpeg
 from tests.http_api import Api
 from tests.large_files import MIB, make_large_jpeg
 
@@ -64,23 +64,27 @@ def test_abort_leaves_no_parts_behind(api: Api, aws_clients: dict[str, Any], sta
 def test_verify_reports_a_mismatch_for_an_object_corrupted_behind_the_apis_back(
     api: Api, aws_clients: dict[str, Any], stack: Stack
 ) -> None:
-    ticket = api.direct_upload(make_jpeg(800, 600))
+    # Bytes nobody else has: the objects are shared with identical uploads (ADR 0013), and this one is damaged.
+    ticket = api.direct_upload(unique_jpeg(800, 600))
     assert api.wait_until_processed(ticket["id"])["status"] == "ready"
     headers = {"X-Delete-Token": ticket["delete_token"]}
     report = api.get(f"/api/v1/images/{ticket['id']}/verify", headers=headers)
     assert report.status_code == 200, report.text
     assert (report.json()["result"], report.json()["ok"]) == ("match", True)
-    assert {o["role"] for o in report.json()["objects"]} == {"file", "150", "300", "600"}
+    thumbnail_roles = {"150", "300", "600"}
+    companions = [c.format.extension for c in catalog.thumbnail_companions()]
+    thumbnail_roles |= {f"{size}.{ext}" for size in ("150", "300", "600") for ext in companions}
+    assert {o["role"] for o in report.json()["objects"]} == {"file", *thumbnail_roles}  # every stored object
 
     bucket = Settings.from_env(stack.env()).bucket_name
-    short_id = api.get(f"/api/v1/images/{ticket['id']}").json()["short_id"]
-    served = storage.served_key(storage.placement_prefix(public=True), short_id, "jpg")  # where the file lives
+    item = aws_clients["dynamodb"].get_item(TableName="chitram-images", Key={"id": {"S": ticket["id"]}})["Item"]
+    served = item["file_key"]["S"]  # where the file lives
     assert aws_clients["s3"].head_object(Bucket=bucket, Key=served)["ContentType"] == "image/jpeg"
     aws_clients["s3"].put_object(Bucket=bucket, Key=served, Body=b"bit rot", ContentType="image/jpeg")
     report = api.get(f"/api/v1/images/{ticket['id']}/verify", headers=headers).json()
     assert (report["result"], report["ok"]) == ("mismatch", False)
     by_role = {o["role"]: o["result"] for o in report["objects"]}
-    assert by_role == {"file": "mismatch", "150": "match", "300": "match", "600": "match"}
+    assert by_role == {"file": "mismatch", **dict.fromkeys(thumbnail_roles, "match")}
 
 
 def test_verify_is_for_the_owner_only(api: Api) -> None:

@@ -10,7 +10,7 @@ import requests
 from PIL import Image
 
 from chalicelib import catalog
-from tests.conftest import FIXTURES, make_jpeg, make_png
+from tests.conftest import FIXTURES, make_jpeg, make_png, unique_jpeg
 from tests.integration.conftest import Api
 
 pytestmark = pytest.mark.integration
@@ -99,16 +99,18 @@ def test_second_read_is_a_cache_hit(api: Api) -> None:
 
 
 def test_delete_removes_record_file_and_thumbnails(api: Api, aws_clients: dict[str, Any], stack: Any) -> None:
-    ticket = api.direct_upload(make_jpeg(800, 600))
+    ticket = api.direct_upload(unique_jpeg(800, 600))
     api.wait_until_processed(ticket["id"])
     bucket = stack.env().get("BUCKET_NAME", "chitram-images")
     s3 = aws_clients["s3"]
 
-    short = api.get(f"/api/v1/images/{ticket['id']}").json()["short_id"]
+    item = aws_clients["dynamodb"].get_item(TableName="chitram-images", Key={"id": {"S": ticket["id"]}})["Item"]
+    generation = item["file_key"]["S"].rsplit("/", 1)[0] + "/"  # content/{cref}/: bytes nobody else has
+    assert generation.startswith("content/")
 
     def keys() -> list[str]:
         listed = []
-        for prefix in (f"originals/{ticket['id']}", f"public/i/{short}", f"private/i/{short}"):
+        for prefix in (f"originals/{ticket['id']}", generation):
             listed += [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
         return listed
 

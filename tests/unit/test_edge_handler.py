@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -77,7 +78,10 @@ def test_a_public_rendition_is_fetched_from_its_records_key(uri: str, key: str) 
     lookup = FakeLookup(record())
     answer = edge_handler.handle(event(uri), lookup)
     assert answer["uri"] == "/" + key
-    assert answer["querystring"] == ""  # the key is the whole cache identity; nothing else reaches S3
+    # The viewer's query never reaches S3; only the record's own filename does (the object is shared, ADR 0013).
+    name = uri.removeprefix(f"/i/{SHORT}").lstrip("/").replace("/", "-")
+    expected = f'inline; filename="{SHORT}{"-" + name if not name.startswith(".") else name}"'
+    assert parse_qs(answer["querystring"]) == {"response-content-disposition": [expected]}
     assert answer["origin"] == EVENT["Records"][0]["cf"]["request"]["origin"]  # still the images bucket
     assert lookup.asked == [SHORT]
 

@@ -1,0 +1,59 @@
+"""moto's server, with each DynamoDB write atomic as it is on DynamoDB.
+
+DynamoDB applies every request (a conditional ``UpdateItem``, a ``TransactWriteItems``) atomically; moto's
+backend does not lock, so two requests served by two of its threads can interleave inside one read-modify-write
+(two ``ADD refs 1`` both read 1 and both write 2, or a transaction's conditions pass and another thread changes
+the item before its writes land). The reference counts of shared renditions (ADR 0013) rely on that atomicity,
+so the local stack runs moto with one lock around each write; reads and the interleaving *between* requests are
+untouched, which is exactly the concurrency DynamoDB has. ``atomic_writes()`` is also used in-process by the
+functional tier's race tests.
+
+    python scripts/moto_server.py -H 127.0.0.1 -p 5000     (the same arguments as ``moto_server``)
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+_LOCK = threading.RLock()
+
+
+def atomic_writes() -> Callable[[], None]:
+    """Make moto's DynamoDB writes atomic in this process; returns a function that undoes it."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    originals = {name: getattr(DynamoDBBackend, name) for name in WRITES}
+
+    def locked(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with _LOCK:
+                return method(*args, **kwargs)
+
+        return call
+
+    for name, method in originals.items():
+        setattr(DynamoDBBackend, name, locked(method))
+
+    def undo() -> None:
+        for name, method in originals.items():
+            setattr(DynamoDBBackend, name, method)
+
+    return undo
+
+
+def main(argv: list[str] | None = None) -> int:
+    from moto.server import main as moto_main
+
+    atomic_writes()
+    moto_main(argv if argv is not None else sys.argv[1:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
