@@ -34,6 +34,8 @@ from typing import Final
 import blurhash as _blurhash
 from PIL import Image
 
+from chalicelib.imaging.thumbnails import fit
+
 HASH_SIDE: Final = 8  # 8x8 low frequencies -> 64 bits
 DCT_SIDE: Final = 32  # imagehash's hash_size * highfreq_factor (8 * 4)
 PHASH_HEX_CHARS: Final = HASH_SIDE * HASH_SIDE // 4
@@ -53,7 +55,7 @@ class Fingerprints:
 def fingerprints(im: Image.Image, transpose: Image.Transpose | None) -> Fingerprints:
     """Both fingerprints of the decoded image ``im``; ``transpose`` makes it upright (None: it already is)."""
     small = im if im.mode in _RESIZABLE else _rgb(im)  # convert after the reduction where Pillow can
-    target = _fit(small.size, INTERMEDIATE_SIDE)
+    target = fit(small.size, INTERMEDIATE_SIDE)
     if small.size != target:
         small = small.resize(target, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
     small = _rgb(small)
@@ -96,7 +98,7 @@ def dhash(im: Image.Image) -> str:
 def blurhash(im: Image.Image) -> str:
     """The BlurHash of ``im`` (RGB; at most :data:`BLURHASH_SIDE` pixels are read on its longest side)."""
     small = _rgb(im)
-    target = _fit(small.size, BLURHASH_SIDE)
+    target = fit(small.size, BLURHASH_SIDE)
     if small.size != target:
         small = small.resize(target, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
     x, y = BLURHASH_COMPONENTS if small.width >= small.height else BLURHASH_COMPONENTS[::-1]
