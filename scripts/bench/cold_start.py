@@ -205,7 +205,7 @@ def write_docs(
 
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from scripts.bench import package_size
+    from scripts.bench import package_size, report
 
     _chart(over)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -253,14 +253,7 @@ def write_docs(
             "",
         ]
     )
-    text = DOC.read_text()
-    block = f"{BEGIN}\n{section}{END}\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        DOC.write_text(head + block + tail.lstrip("\n"))
-    else:
-        DOC.write_text(text.rstrip("\n") + "\n\n" + block)
+    DOC.write_text(report.splice(DOC.read_text(), BEGIN, END, section))
 
 
 if __name__ == "__main__":

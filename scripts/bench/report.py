@@ -143,15 +143,20 @@ def _charts(report: dict[str, Any]) -> list[str]:
     return names
 
 
-def replace_section(text: str, section: str) -> str:
-    block = f"{BEGIN}\n{section}{END}\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
+def splice(text: str, begin: str, end: str, section: str) -> str:
+    """``text`` with the generated block between ``begin`` and ``end`` replaced by ``section`` (appended if absent)."""
+    block = f"{begin}\n{section}{end}\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
         return head + block + tail.removeprefix("\n")
-    if _OLD_SECTION.search(text):
-        return _OLD_SECTION.sub(lambda _: block + "\n", text, count=1)
     return text.rstrip("\n") + "\n\n" + block
+
+
+def replace_section(text: str, section: str) -> str:
+    if not (BEGIN in text and END in text) and _OLD_SECTION.search(text):
+        return _OLD_SECTION.sub(lambda _: f"{BEGIN}\n{section}{END}\n\n", text, count=1)
+    return splice(text, BEGIN, END, section)
 
 
 def write_thumbnails_section(report: dict[str, Any]) -> None:

@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from chalicelib import imaging  # noqa: E402
-from scripts.bench import inputs  # noqa: E402
+from scripts.bench import inputs, report  # noqa: E402
 
 DOC = ROOT / "docs" / "capacity.md"
 BEGIN = (
@@ -141,14 +141,7 @@ def table(costs: list[Cost], repeat: int) -> str:
 
 
 def write_docs(section: str) -> None:
-    text = DOC.read_text()
-    block = f"{BEGIN}\n{section}{END}\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        DOC.write_text(head + block + tail.lstrip("\n"))
-    else:
-        DOC.write_text(text.rstrip("\n") + "\n\n" + block)
+    DOC.write_text(report.splice(DOC.read_text(), BEGIN, END, section))
 
 
 def main() -> int:
