@@ -32,10 +32,11 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.connection import Connection
+from pynamodb.connection import Connection, base
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from chalicelib import clients
 from chalicelib.clients import ATTEMPTS, CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS
 from chalicelib.settings import Settings
 
@@ -202,6 +203,18 @@ class ApiTokenRecord(Model):
 ALL_MODELS: tuple[type[Model], ...] = (ImageRecord, UserRecord)
 
 
+def share_session() -> None:
+    """PynamoDB's connections make their clients from ``clients.session()`` instead of a new botocore session each.
+
+    Stock PynamoDB 6 gives every connection (one per model class, and one per ``connection()`` call) its own
+    session, so each parses DynamoDB's service model and endpoint rules again: ~80 ms of CPU per model on a cold
+    start and per transaction on a warm one. It has no option to share one (pynamodb/PynamoDB#876, #1245), so its
+    module's ``get_session`` is pointed at ours, which keeps that function's signature and per-thread safety
+    (ADR 0016). Idempotent.
+    """
+    base.get_session = clients.session  # type: ignore[attr-defined]  # the module global its Connection calls
+
+
 def bind_tables(settings: Settings) -> None:
     """Point the models at this stage's tables and region (idempotent, cheap), with the same short timeouts and
     bounded attempts as every other AWS client (``chalicelib/clients.py``; PynamoDB's own defaults are 15 s to
@@ -212,6 +225,7 @@ def bind_tables(settings: Settings) -> None:
         (UserRecord, settings.users_table),
         (ApiTokenRecord, settings.users_table),  # items in the users table
     )
+    share_session()
     for model, name in bound:
         meta: Any = model.Meta
         if meta.table_name != name or getattr(meta, "region", None) != settings.region:
@@ -223,14 +237,21 @@ def bind_tables(settings: Settings) -> None:
         meta.max_retry_attempts = ATTEMPTS - 1  # retries after the first try
 
 
+_connections: dict[str, Connection] = {}
+
+
 def connection(region: str) -> Connection:
-    """A bare PynamoDB connection (transactions) with the models' timeouts and attempts."""
-    return Connection(
-        region=region,
-        connect_timeout_seconds=CONNECT_TIMEOUT_SECONDS,
-        read_timeout_seconds=READ_TIMEOUT_SECONDS,
-        max_retry_attempts=ATTEMPTS - 1,
-    )
+    """The bare PynamoDB connection of ``region`` (transactions), with the models' timeouts and attempts: made once,
+    like the models' own, so a transaction does not make a client (and, stock, a session) of its own."""
+    made = _connections.get(region)
+    if made is None:
+        made = _connections[region] = Connection(
+            region=region,
+            connect_timeout_seconds=CONNECT_TIMEOUT_SECONDS,
+            read_timeout_seconds=READ_TIMEOUT_SECONDS,
+            max_retry_attempts=ATTEMPTS - 1,
+        )
+    return made
 
 
 def reset_connections() -> None:
@@ -238,3 +259,4 @@ def reset_connections() -> None:
     models: tuple[type[Model], ...] = (*ALL_MODELS, ApiTokenRecord, ContentRecord)
     for model in models:
         model._connection = None
+    _connections.clear()

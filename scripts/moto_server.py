@@ -1,12 +1,13 @@
-"""moto's server, with each DynamoDB write atomic as it is on DynamoDB.
+"""moto's server, with each DynamoDB request atomic as it is on DynamoDB.
 
 DynamoDB applies every request (a conditional ``UpdateItem``, a ``TransactWriteItems``) atomically; moto's
 backend does not lock, so two requests served by two of its threads can interleave inside one read-modify-write
 (two ``ADD refs 1`` both read 1 and both write 2, or a transaction's conditions pass and another thread changes
-the item before its writes land). The reference counts of shared renditions (ADR 0013) rely on that atomicity,
-so the local stack runs moto with one lock around each write; reads and the interleaving *between* requests are
-untouched, which is exactly the concurrency DynamoDB has. ``atomic_writes()`` is also used in-process by the
-functional tier's race tests.
+the item before its writes land), and a read can see a write half done (an ``UpdateItem`` that creates an item
+adds it before it sets its attributes, so a ``GetItem`` in between finds an item without them). The reference
+counts of shared renditions (ADR 0013) rely on that atomicity, so the local stack runs moto with one lock around
+each request that touches items; the interleaving *between* requests is untouched, which is exactly the
+concurrency DynamoDB has. ``atomic_requests()`` is also used in-process by the functional tier's race tests.
 
     python scripts/moto_server.py -H 127.0.0.1 -p 5000     (the same arguments as ``moto_server``)
 """
@@ -19,15 +20,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+# BatchGetItem and TransactGetItems are served through get_item; BatchWriteItem through put_item/delete_item.
+ITEM_REQUESTS = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query", "scan")
 _LOCK = threading.RLock()
 
 
-def atomic_writes() -> Callable[[], None]:
-    """Make moto's DynamoDB writes atomic in this process; returns a function that undoes it."""
+def atomic_requests() -> Callable[[], None]:
+    """Make each of moto's DynamoDB item requests atomic in this process; returns a function that undoes it."""
     from moto.dynamodb.models import DynamoDBBackend
 
-    originals = {name: getattr(DynamoDBBackend, name) for name in WRITES}
+    originals = {name: getattr(DynamoDBBackend, name) for name in ITEM_REQUESTS}
 
     def locked(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
@@ -50,7 +52,7 @@ def atomic_writes() -> Callable[[], None]:
 def main(argv: list[str] | None = None) -> int:
     from moto.server import main as moto_main
 
-    atomic_writes()
+    atomic_requests()
     moto_main(argv if argv is not None else sys.argv[1:])
     return 0
 

@@ -68,39 +68,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return TierScheduling(config, log)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _reused_botocore_sessions() -> Iterator[None]:
-    """PynamoDB's botocore sessions reused while the AWS environment is the same, instead of one per connection.
-
-    PynamoDB makes a new botocore session for each connection, and every test starts with fresh connections
-    (``composition.reset()``), so each test re-registered botocore's handlers and re-read and re-parsed
-    DynamoDB's service model and endpoint rules: ~80 ms of CPU per connection, a third of the functional tier.
-    A session is only a factory of clients plus the credentials and settings it resolved from the environment,
-    so one is reused per thread (botocore sessions are not thread-safe) and per set of ``AWS_*`` variables: a
-    test that changes the endpoint or the credentials still gets a session that reads them afresh. Clients stay
-    one per connection, as PynamoDB makes them.
-    """
-    import threading
-
-    import botocore.session
-    from pynamodb.connection import base
-
-    made: dict[tuple[int, tuple[tuple[str, str], ...]], botocore.session.Session] = {}
-
-    def get_session(env_vars: Any = None) -> botocore.session.Session:
-        aws_env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
-        key = (threading.get_ident(), aws_env)
-        if env_vars is not None:
-            return botocore.session.get_session(env_vars)
-        if key not in made:
-            made[key] = botocore.session.get_session()
-        return made[key]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(base, "get_session", get_session)
-        yield
-
-
 @pytest.fixture(autouse=True)
 def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test reaches a real AWS account or a developer's own endpoints by accident."""

@@ -71,11 +71,9 @@ class SesMailer:
 
     def send(self, message: Message) -> None:
         if self._client is None:
-            import boto3
-
             from chalicelib import clients
 
-            self._client = boto3.client("ses", region_name=self.region, config=clients.AWS_CONFIG)
+            self._client = clients.session().create_client("ses", region_name=self.region, config=clients.AWS_CONFIG)
         self._client.send_email(
             Source=self.sender,
             Destination={"ToAddresses": [message.to]},

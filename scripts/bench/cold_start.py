@@ -22,8 +22,8 @@ virtualenv, as they come from the runtime on Lambda:
   (the before/after ratio of infra/package.py's ``add_bytecode`` in the same run);
 - ``api, eager``: ``import app`` plus what it imported before imports were made lazy (Pillow, PyJWT with
   cryptography, python-multipart);
-- ``deps floor``: Chalice, boto3, PynamoDB and redis alone, which every request of either function uses: what
-  ``api`` costs at least while those are imported at init.
+- ``deps floor``: Chalice, botocore (our clients are botocore's; ADR 0016), PynamoDB and redis alone, which every
+  request of either function uses: what ``api`` costs at least while those are imported at init.
 
 Without a built package (``--package`` missing) the cases run from the working tree with bytecode cached in a
 temporary ``PYTHONPYCACHEPREFIX`` (what the package with bytecode gives). Goals (issue 13): api <= 250 ms,
@@ -56,7 +56,7 @@ HEAVY = ("PIL", "pillow_heif", "jwt", "cryptography", "python_multipart", "boto3
 API = "import app"
 PROCESSOR = "import app; from chalicelib import imaging"
 EAGER = "import app; import PIL.Image, jwt, python_multipart"
-FLOOR = "import chalice.app, boto3, pynamodb.models, redis"
+FLOOR = "import chalice.app, botocore.session, pynamodb.models, redis"
 GOALS_MS = {"api": 250.0, "processor": 350.0}
 
 
@@ -166,7 +166,10 @@ def main() -> int:
     floor = over["deps floor"][1]
     for name, goal in GOALS_MS.items():
         value = over[name][1]
-        why = f"missed: the dependency floor alone is {floor:.0f}ms; SnapStart (ADR 0015) takes init off cold starts"
+        why = (
+            f"missed: the libraries every request uses (deps floor) take {floor:.0f}ms,"
+            f" our modules {value - floor:.0f}ms; SnapStart (ADR 0015) takes init off cold starts"
+        )
         verdict = "met" if value <= goal else why
         print(f"cold_start_{name}_cpu {value:.0f}ms <= {goal:.0f}ms over bare {verdict}")
     if args.write_docs:
@@ -242,8 +245,9 @@ def write_docs(
             "",
             *ratios,
             *goals,
-            "- Missed because the libraries every request of both functions uses (Chalice, botocore, PynamoDB,"
-            " redis: the `deps floor` row) cost more than the API's goal by themselves; Lambda SnapStart (enabled"
+            "- Where missed: the libraries every request of both functions uses (Chalice, botocore, PynamoDB,"
+            " redis: the `deps floor` row) take most of the goal by themselves (redis 8 imports its asyncio half"
+            " too); Lambda SnapStart (enabled"
             " in the template) restores a snapshot taken after init, which takes the whole import cost off cold"
             " starts (documented by AWS; not measurable from this machine).",
             "",

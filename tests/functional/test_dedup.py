@@ -25,7 +25,7 @@ from chalicelib.records import READY
 from chalicelib.services.images import Viewer
 from chalicelib.settings import get_settings
 from chalicelib.storage import cref_of, original_key
-from scripts.moto_server import atomic_writes
+from scripts.moto_server import atomic_requests
 from tests.conftest import make_jpeg
 from tests.functional.conftest import body, drain_queue
 from tests.functional.test_ownership import JSON, multipart, sign_up, usage
@@ -231,7 +231,7 @@ def check_invariants() -> None:
 @pytest.fixture
 def atomic_dynamodb() -> Any:
     """DynamoDB applies each request atomically; in-process moto does not lock (scripts/moto_server.py)."""
-    undo = atomic_writes()
+    undo = atomic_requests()
     yield
     undo()
 
