@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from chalicelib import imaging  # noqa: E402
+from chalicelib import catalog, imaging  # noqa: E402
 from scripts.bench import inputs, report  # noqa: E402
 
 DOC = ROOT / "docs" / "capacity.md"
@@ -42,7 +42,9 @@ PRICE_DATE = "2026-11"
 LAMBDA_GB_SECOND = 0.0000166667
 LAMBDA_PER_MILLION = 0.20
 S3_PUT_PER_MILLION = 5.00
-RENDITION_PUTS = 8  # served copy + thumbnails (JPEG and WebP) + AVIF where encodable: docs/capacity.md
+# The served copy + every thumbnail size in its base format and each companion encoding this build can write
+# (AVIF, WebP: issue 10), from the catalog; a HEIC also gets its display JPEG (one more, not counted here).
+RENDITION_PUTS = 1 + len(catalog.THUMBNAIL_SIZES) * (1 + len(catalog.thumbnail_companions()))
 MEMORY_MB = 1024  # handle_sqs in .chalice/config.json
 FULL_VCPU_MB = 1769
 IO_SECONDS = 0.15  # assumed: one GET of the upload + the renditions' PUTs + DynamoDB + SQS, partly overlapped
