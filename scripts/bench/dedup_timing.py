@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from scripts.bench.dedup_storage import sign_up  # noqa: E402
 from scripts.stack import Stack, StackConfig  # noqa: E402
 
 SOURCE = ROOT / "tests" / "fixtures" / "jolla.jpg"
@@ -49,15 +50,6 @@ def new_photo(base: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=90)
     return out.getvalue()
-
-
-def sign_up(base: str) -> dict[str, str]:
-    email = f"bench-{secrets.token_hex(6)}@example.com"
-    response = requests.post(
-        f"{base}/api/v1/auth/register", json={"email": email, "password": "correct horse battery"}, timeout=30
-    )
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def presigned_to_ready(base: str, auth: dict[str, str], data: bytes, session: requests.Session) -> float:
