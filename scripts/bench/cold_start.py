@@ -17,7 +17,8 @@ does, with ``PYTHONDONTWRITEBYTECODE=1`` (nothing can be written there either); 
 virtualenv, as they come from the runtime on Lambda:
 
 - ``api``: ``import app`` (both functions are one Chalice app; this is all the API function loads before a request);
-- ``processor``: ``import app`` plus the imaging package (Pillow, pillow-heif), which its first message needs;
+- ``processor``: ``import app`` plus the imaging package (Pillow), which its first message needs (pillow-heif
+  comes with the first HEIC);
 - ``..., no bytecode``: the same package with its ``__pycache__`` removed, i.e. as ``chalice package`` builds it
   (the before/after ratio of infra/package.py's ``add_bytecode`` in the same run);
 - ``api, eager``: ``import app`` plus what it imported before imports were made lazy (Pillow, PyJWT with

@@ -24,3 +24,13 @@ def test_importing_the_app_loads_neither_pillow_nor_pyjwt_nor_the_multipart_pars
 
 def test_the_imaging_package_is_what_brings_pillow() -> None:
     assert "PIL" in top_level_modules_after("import app; from chalicelib import imaging")
+
+
+def test_pillow_heif_comes_with_the_first_heic_only() -> None:
+    jpeg = (ROOT / "tests" / "fixtures" / "jolla.jpg").as_posix()
+    heic = (ROOT / "tests" / "fixtures" / "IMG_5195.HEIC").as_posix()
+    process = "imaging.process(open({!r}, 'rb').read(), max_bytes=2**26, max_pixels=10**8)"
+    after_jpeg = top_level_modules_after("from chalicelib import imaging\n" + process.format(jpeg))
+    assert "pillow_heif" not in after_jpeg
+    after_heic = top_level_modules_after("from chalicelib import imaging\n" + process.format(heic))
+    assert "pillow_heif" in after_heic
