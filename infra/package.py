@@ -323,15 +323,16 @@ def add_bytecode(path: Path, runtime_root: str) -> tuple[int, int]:
         zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as target,
         tempfile.TemporaryDirectory() as work,
     ):
-        names = set(source.namelist())
         for info in source.infolist():
+            if "__pycache__/" in info.filename:
+                # Chalice copies the working tree's __pycache__: timestamp pycs, stale against the zip's dates
+                # (so compiled again at every cold start), or of other sources. Every one is made anew below.
+                continue
             data = source.read(info)
             target.writestr(info, data, compress_type=info.compress_type)
             if not info.filename.endswith(".py"):
                 continue
             pyc_name = importlib.util.cache_from_source(info.filename)
-            if pyc_name in names:
-                continue
             src, out = Path(work, "module.py"), Path(work, "module.pyc")
             src.write_bytes(data)
             try:
