@@ -372,6 +372,16 @@ class ImageRecords:
             )
         return replace(pending, status=REJECTED, reject_reason=reason, processed_at=processed_at)
 
+    def set_fingerprints(self, image_id: str, *, file_key: str, dhash: str, blurhash: str) -> None:
+        """Record the perceptual hash and the placeholder of a ready image that has none (images from before they
+        existed: ``scripts/sweep``). Only while it is still ready with the served file they were computed from;
+        otherwise ``ImageNotPending`` (the image changed or went meanwhile)."""
+        with _translate(image_id):
+            ImageRecord(id=image_id).update(
+                actions=[ImageRecord.dhash.set(dhash), ImageRecord.blurhash.set(blurhash)],
+                condition=(ImageRecord.status == READY) & (ImageRecord.file_key == file_key),
+            )
+
     def set_visibility(
         self,
         image: Image,

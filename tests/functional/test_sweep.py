@@ -210,3 +210,60 @@ def test_shared_renditions_whose_file_is_gone_take_their_records_and_item_with_t
             composition.image_records().get(image.id)
     assert Contents().get(content.content_id) is None
     assert not any(exists(key) for key in content.all_keys())
+
+
+def _forget_fingerprints(image_id: str) -> None:
+    """What a record processed before perceptual hashes and placeholders existed looks like."""
+    from chalicelib.models import ImageRecord
+
+    ImageRecord(id=image_id).update(actions=[ImageRecord.dhash.remove(), ImageRecord.blurhash.remove()])
+    composition.metadata_cache().invalidate(image_id)
+
+
+def test_older_images_get_the_fingerprints_an_upload_gets_today(aws: None) -> None:
+    from chalicelib.services.images import Viewer
+
+    service = composition.image_service()
+    older, _ = service.upload(data=make_jpeg(64, 48), filename="older.jpg", viewer=Viewer())
+    current, _ = service.upload(data=make_png(40, 30), filename="current.png", viewer=Viewer())
+    _forget_fingerprints(older.id)
+
+    report = sweep.find(now=time.time(), min_age_seconds=0)
+    assert [(f.image_id, f.keys) for f in report.of_kind("missing-fingerprints")] == [(older.id, (older.file_key,))]
+    assert composition.image_records().get(older.id).dhash is None  # a dry run writes nothing
+
+    assert sweep.main(["--apply", "--min-age", "0"]) == 0
+    backfilled = composition.image_records().get(older.id)
+    assert (backfilled.dhash, backfilled.blurhash) == (older.dhash, older.blurhash)  # exactly the upload's
+    assert exists(str(older.file_key))  # the file it read is not a leftover
+    assert composition.image_records().get(current.id).dhash == current.dhash
+    assert sweep.find(now=time.time(), min_age_seconds=0).of_kind("missing-fingerprints") == []
+
+
+def test_fingerprints_are_not_written_over_an_image_that_changed_since_the_scan(aws: None) -> None:
+    from chalicelib.services.images import Viewer
+
+    image, token = composition.image_service().upload(data=make_jpeg(64, 48), filename="a.jpg", viewer=Viewer())
+    _forget_fingerprints(image.id)
+    report = sweep.find(now=time.time(), min_age_seconds=0)
+    composition.image_service().delete(image.id, viewer=Viewer(), delete_token=token)
+
+    sweep.apply(report)  # logs and moves on; nothing recreated
+
+    from chalicelib.errors import ImageNotFound
+
+    with pytest.raises(ImageNotFound):
+        composition.image_records().get(image.id)
+
+
+def test_a_served_file_todays_pipeline_refuses_is_left_without_fingerprints(aws: None) -> None:
+    from chalicelib.services.images import Viewer
+
+    image, _ = composition.image_service().upload(data=make_jpeg(64, 48), filename="a.jpg", viewer=Viewer())
+    _forget_fingerprints(image.id)
+    put(str(image.file_key), b"not an image any more")
+
+    assert sweep.main(["--apply", "--min-age", "0"]) == 0
+
+    record = composition.image_records().get(image.id)
+    assert (record.status, record.dhash, record.blurhash) == ("ready", None, None)
