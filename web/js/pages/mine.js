@@ -5,6 +5,7 @@
 
 import { ApiError, deleteImage, myImages, previewUrl, thumbnailUrl } from "../api.js";
 import { isSignedIn, onAuthChange } from "../auth.js";
+import { withPlaceholder } from "../blurhash.js";
 import { thumbnailSizeFor } from "../facts.js";
 import { initNav } from "../nav.js";
 import { picture } from "../picture.js";
@@ -59,10 +60,14 @@ function ownedRow(image) {
   return el(
     "li",
     { class: "manage-item", dataset: { imageId: image.id } },
-    // The owner's presigned thumbnail shows private images too; pending ones fall back to a placeholder.
+    // The owner's presigned thumbnail shows private images too; pending ones fall back to a placeholder. The
+    // BlurHash shows until the thumbnail arrives (older images have none: the row's placeholder colour shows).
     rowPicture(
       image,
-      thumbnail(previewUrl(image, ROW_THUMB_SIZE), name, { className: "thumb", width: ROW_THUMB_PX, height: ROW_THUMB_PX }),
+      withPlaceholder(
+        thumbnail(previewUrl(image, ROW_THUMB_SIZE), name, { className: "thumb", width: ROW_THUMB_PX, height: ROW_THUMB_PX }),
+        image,
+      ),
     ),
     el(
       "div",
@@ -131,6 +136,7 @@ function renderRecent() {
       el(
         "li",
         { class: "manage-item", dataset: { imageId: entry.id } },
+        // No BlurHash here: this browser remembers an upload's id and name, not its metadata (the colour shows).
         thumbnail(thumbnailUrl(entry.id, ROW_THUMB_SIZE), name, {
           className: "thumb",
           width: ROW_THUMB_PX,
