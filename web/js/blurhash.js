@@ -97,18 +97,24 @@ export function placeholderUrl(hash, width, height) {
 
 /**
  * Paint `image`'s BlurHash behind `img` until it loads; marks it `data-placeholder="blurhash"` meanwhile.
- * `sized`: the element's CSS size is auto (the image page's preview), so give it the image's shape until then.
+ * `sized`: the element's CSS size is auto (the image page's preview), so give it the image's shape until then,
+ * whether or not there is a BlurHash to paint.
  */
 export function withPlaceholder(img, image, { sized = false } = {}) {
+  if (img.complete) return img;
   const url = placeholderUrl(image?.blurhash, image?.width, image?.height);
-  if (!url || img.complete) return img;
-  img.style.backgroundImage = `url("${url}")`;
-  img.style.backgroundSize = "cover";
-  if (sized && image.width && image.height) {
+  // The shape is reserved with or without a BlurHash (older images have none): no layout shift either way.
+  const shaped = Boolean(sized && image?.width && image?.height);
+  if (!url && !shaped) return img;
+  if (url) {
+    img.style.backgroundImage = `url("${url}")`;
+    img.style.backgroundSize = "cover";
+    img.dataset.placeholder = "blurhash";
+  }
+  if (shaped) {
     img.style.width = `min(100%, ${image.width}px)`;
     img.style.aspectRatio = `${image.width} / ${image.height}`;
   }
-  img.dataset.placeholder = "blurhash";
   img.addEventListener(
     "load",
     () => {
