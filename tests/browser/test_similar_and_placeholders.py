@@ -179,7 +179,9 @@ def test_the_share_page_of_an_image_without_a_blurhash_paints_nothing(page: Page
     assert background_of(preview)["inline"] == ""
     expect(preview).not_to_have_attribute("data-placeholder", re.compile(".*"))
     box = preview.bounding_box()  # its shape is reserved from the recorded dimensions all the same
-    assert box is not None and box["width"] > 0 and box["height"] > 0
+    assert box is not None
+    assert box["width"] > 0
+    assert box["height"] > 0
     assert abs(box["width"] / box["height"] - 640 / 480) < 0.02
 
     hold.release()
