@@ -90,6 +90,21 @@ def image_objects(aws_clients: dict[str, Any], image_id: str, bucket: str = "chi
     return sorted(set(keys) | set(unclaimed_generations(aws_clients, bucket)))
 
 
+def settled_image_objects(
+    aws_clients: dict[str, Any], image_id: str, timeout: float = 10, bucket: str = "chitram-images"
+) -> list[str]:
+    """``image_objects`` once the processor's cleanup has run: it commits the record first and removes the original
+    (and a duplicate's own generation) right after, so ``ready`` or ``rejected`` is visible for a moment while they
+    are still there. Waits up to ``timeout`` for them to go, then answers what is stored, whatever it is."""
+    deadline = time.monotonic() + timeout
+    while True:
+        keys = image_objects(aws_clients, image_id, bucket)
+        leftover = set(unclaimed_generations(aws_clients, bucket))
+        if time.monotonic() > deadline or not any(k.startswith("originals/") or k in leftover for k in keys):
+            return keys
+        time.sleep(0.2)
+
+
 def unclaimed_generations(aws_clients: dict[str, Any], bucket: str = "chitram-images") -> list[str]:
     """Objects under ``content/`` whose generation no record (ready, or pending: processing may be writing it)
     and no content item names: left behind."""

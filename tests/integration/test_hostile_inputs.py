@@ -10,7 +10,7 @@ import requests
 from chalicelib.settings import Settings
 from scripts.stack import Stack
 from tests.conftest import FIXTURES, HOSTILE_FILES, make_png_bomb
-from tests.http_api import image_objects
+from tests.http_api import settled_image_objects
 from tests.integration.conftest import Api
 
 pytestmark = pytest.mark.integration
@@ -19,7 +19,7 @@ MIB = 1024 * 1024
 
 
 def stored_keys(aws_clients: dict[str, Any], image_id: str) -> list[str]:
-    return image_objects(aws_clients, image_id)
+    return settled_image_objects(aws_clients, image_id)
 
 
 def all_keys(aws_clients: dict[str, Any]) -> set[str]:

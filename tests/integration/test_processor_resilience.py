@@ -11,14 +11,14 @@ import pytest
 from chalicelib import catalog
 from scripts.stack import Stack
 from tests.conftest import make_jpeg
-from tests.http_api import image_objects
+from tests.http_api import settled_image_objects
 from tests.integration.conftest import Api
 
 pytestmark = pytest.mark.integration
 
 
 def objects_of(aws_clients: dict[str, Any], image_id: str) -> list[str]:
-    return image_objects(aws_clients, image_id)
+    return settled_image_objects(aws_clients, image_id)
 
 
 def s3_event(key: str) -> str:
