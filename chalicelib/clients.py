@@ -50,8 +50,7 @@ def worst_call_seconds() -> int:
     return ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS)
 
 
-_sessions: dict[tuple[int, tuple[tuple[str, str], ...]], botocore.session.Session] = {}
-_sessions_lock = threading.Lock()
+_per_thread = threading.local()  # .sessions: {AWS_* environment: session}, gone with its thread
 
 
 def session(env_vars: Any = None) -> botocore.session.Session:
@@ -64,11 +63,12 @@ def session(env_vars: Any = None) -> botocore.session.Session:
     if env_vars is not None:
         return botocore.session.get_session(env_vars)
     aws_env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
-    key = (threading.get_ident(), aws_env)
-    made = _sessions.get(key)
+    sessions: dict[tuple[tuple[str, str], ...], botocore.session.Session] = _per_thread.__dict__.setdefault(
+        "sessions", {}
+    )
+    made = sessions.get(aws_env)
     if made is None:
-        with _sessions_lock:
-            made = _sessions.setdefault(key, botocore.session.get_session())
+        made = sessions[aws_env] = botocore.session.get_session()
     return made
 
 
