@@ -1,18 +1,29 @@
 """The owner's image page lists their similar images; a BlurHash is painted while a rendition loads (gallery, image
-page, share page, My images), and an image without one (an older record) keeps the stylesheet's look."""
+page, share page, My images: the account's rows and this browser's uploads), and an image without one (an older
+record, or an upload this browser remembered before it kept placeholders) keeps the stylesheet's look."""
 
 from __future__ import annotations
 
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageOps
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from scripts.stack import Stack
-from tests.browser.support import api_call, new_email, register, screenshots_dir, session_token, upload_via_api
+from tests.browser.support import (
+    PROCESSING_TIMEOUT_MS,
+    api_call,
+    image_id_from,
+    new_email,
+    register,
+    screenshots_dir,
+    session_token,
+    upload_via_api,
+)
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.browser
@@ -186,3 +197,64 @@ def test_the_share_page_of_an_image_without_a_blurhash_paints_nothing(page: Page
 
     hold.release()
     expect(page.locator('#preview[data-loaded="true"]')).to_be_visible()
+
+
+def stored_uploads(page: Page) -> list[dict[str, Any]]:
+    """What this browser remembers of its uploads (web/js/uploads-store.js)."""
+    return list(page.evaluate("() => JSON.parse(localStorage.getItem('chitram.uploads') || '[]')"))
+
+
+def test_a_browser_upload_row_carries_the_placeholder_while_loading(page: Page, stack: Stack) -> None:
+    page.goto("/")
+    page.set_input_files("#file-input", str(FIXTURES / "landscape_6.jpg"))
+    expect(page).to_have_url(re.compile(r"/image\.html\?id=[\w-]+$"), timeout=PROCESSING_TIMEOUT_MS)
+    image_id = image_id_from(page)
+    image = api_call(stack, "GET", f"/api/v1/images/{image_id}")[1]
+    [entry] = stored_uploads(page)  # the ready image's placeholder fields, kept with the entry
+    assert entry["id"] == image_id
+    assert entry["deleteToken"]
+    assert image["blurhash"]
+    assert (entry["blurhash"], entry["width"], entry["height"]) == (image["blurhash"], image["width"], image["height"])
+
+    hold = ImageHold(page)
+    page.goto("/mine.html", wait_until="domcontentloaded")
+    row = page.locator(f'#recent li[data-image-id="{image_id}"] img.thumb')
+    expect(row).to_have_attribute("data-placeholder", "blurhash")
+    assert background_of(row)["inline"].startswith('url("data:image/png')
+
+    hold.release()
+    expect(row).to_have_attribute("data-loaded", "true")
+    expect(row).not_to_have_attribute("data-placeholder", re.compile(".*"))
+    assert background_of(row)["inline"] == ""
+
+
+def test_a_browser_upload_stored_before_placeholders_keeps_the_placeholder_colour(page: Page, stack: Stack) -> None:
+    image_id = upload_via_api(stack, (FIXTURES / "landscape_6.jpg").read_bytes(), "remembered.jpg")
+    page.goto("/")  # the site's origin, for its localStorage
+    # An entry as uploads-store.js wrote it before it kept placeholder fields. The token is never sent: only its
+    # presence puts the row in the list.
+    old_entry = {
+        "id": image_id,
+        "filename": "remembered.jpg",
+        "deleteToken": "an-old-delete-token",
+        "ownerId": None,
+        "batch": "2024-01-01T00:00:00.000Z",
+        "tokenShown": True,
+        "uploadedAt": "2024-01-01T00:00:00.000Z",
+    }
+    page.evaluate("entry => localStorage.setItem('chitram.uploads', JSON.stringify([entry]))", old_entry)
+
+    hold = ImageHold(page)
+    page.goto("/mine.html", wait_until="domcontentloaded")
+    item = page.locator(f'#recent li[data-image-id="{image_id}"]')
+    expect(item.locator(".manage-name")).to_have_text("remembered.jpg")
+    row = item.locator("img.thumb")
+    expect(row).to_be_attached()
+    background = background_of(row)
+    assert (background["inline"], background["image"]) == ("", "none")
+    assert background["colour"] not in ("", "transparent", "rgba(0, 0, 0, 0)")  # the stylesheet's --surface-2
+    expect(row).not_to_have_attribute("data-placeholder", re.compile(".*"))
+
+    hold.release()
+    expect(row).to_have_attribute("data-loaded", "true")
+    assert stored_uploads(page) == [old_entry]  # reading it changed nothing

@@ -19,7 +19,7 @@ import { ApiError, errorFromResponse, getImage, requestUpload } from "./api.js";
 import { getUser } from "./auth.js";
 import { FORMATS, MAX_UPLOAD_BYTES, MULTIPART_THRESHOLD_BYTES, UPLOADABLE_TYPES, formatList } from "./facts.js";
 import { abandon, sha256Hex, uploadInParts } from "./large-upload.js";
-import { forgetUpload, rememberUpload } from "./uploads-store.js";
+import { forgetUpload, rememberReady, rememberUpload } from "./uploads-store.js";
 import { errorText, formatBytes, rejectReasonText, sleep } from "./ui.js";
 
 const MAX_AUTO_RETRIES = 3;
@@ -315,6 +315,8 @@ export class UploadQueue {
         const image = await getImage(item.imageId, { signal: item.abort.signal });
         if (image.status === "ready") {
           item.image = image;
+          // Before the update: a single upload's READY navigates away (home.js).
+          if (item.remembered) rememberReady(item.imageId, image);
           this.update(item, STATES.READY, "Ready.");
           return;
         }

@@ -60,15 +60,8 @@ function ownedRow(image) {
   return el(
     "li",
     { class: "manage-item", dataset: { imageId: image.id } },
-    // The owner's presigned thumbnail shows private images too; pending ones fall back to a placeholder. The
-    // BlurHash shows until the thumbnail arrives (older images have none: the row's placeholder colour shows).
-    rowPicture(
-      image,
-      withPlaceholder(
-        thumbnail(previewUrl(image, ROW_THUMB_SIZE), name, { className: "thumb", width: ROW_THUMB_PX, height: ROW_THUMB_PX }),
-        image,
-      ),
-    ),
+    // The owner's presigned thumbnail shows private images too; pending ones fall back to a placeholder.
+    rowPicture(image, rowThumbnail(previewUrl(image, ROW_THUMB_SIZE), name, image)),
     el(
       "div",
       { class: "manage-main" },
@@ -84,6 +77,15 @@ function ownedRow(image) {
     ),
     el("div", { class: "manage-actions" }, visibility.label, visibility.select, deleteButton(image.id, name, null, rowStatus)),
   );
+}
+
+/**
+ * A row's thumbnail, for both lists: `image` is the API's image or this browser's stored entry, whose BlurHash
+ * shows until the thumbnail arrives (older images and older entries have none: the row's placeholder colour shows).
+ */
+function rowThumbnail(src, name, image) {
+  const img = thumbnail(src, name, { className: "thumb", width: ROW_THUMB_PX, height: ROW_THUMB_PX });
+  return withPlaceholder(img, image);
 }
 
 /** A row's thumbnail with its AVIF/WebP sources where the image is public or unlisted (a 4.5rem box). */
@@ -136,12 +138,7 @@ function renderRecent() {
       el(
         "li",
         { class: "manage-item", dataset: { imageId: entry.id } },
-        // No BlurHash here: this browser remembers an upload's id and name, not its metadata (the colour shows).
-        thumbnail(thumbnailUrl(entry.id, ROW_THUMB_SIZE), name, {
-          className: "thumb",
-          width: ROW_THUMB_PX,
-          height: ROW_THUMB_PX,
-        }),
+        rowThumbnail(thumbnailUrl(entry.id, ROW_THUMB_SIZE), name, entry),
         el(
           "div",
           { class: "manage-main" },
