@@ -167,9 +167,10 @@ def main() -> int:
     floor = over["deps floor"][1]
     for name, goal in GOALS_MS.items():
         value = over[name][1]
+        rest = "our modules, Pillow" if name == "processor" else "our modules"
         why = (
             f"missed: the libraries every request uses (deps floor) take {floor:.0f}ms on this machine now,"
-            f" the rest {value - floor:.0f}ms (our modules{', Pillow' if name == 'processor' else ''}); SnapStart (ADR 0015) takes init off cold starts"
+            f" the rest {value - floor:.0f}ms ({rest}); SnapStart (ADR 0015) takes init off cold starts"
         )
         verdict = "met" if value <= goal else why
         print(f"cold_start_{name}_cpu {value:.0f}ms <= {goal:.0f}ms over bare {verdict}")
