@@ -130,12 +130,8 @@ def background_of(locator: Locator) -> dict[str, str]:
     )
 
 
-def test_my_images_rows_carry_the_placeholder_while_loading(page: Page, stack: Stack) -> None:
-    register(page, new_email())
-    image_id = upload_via_api(stack, (FIXTURES / "landscape_6.jpg").read_bytes(), "mine.jpg", token=session_token(page))
-    hold = ImageHold(page)
-    page.goto("/mine.html", wait_until="domcontentloaded")
-    row = page.locator(f'#owned li[data-image-id="{image_id}"] img.thumb')
+def assert_row_painted_until_loaded(row: Locator, hold: ImageHold) -> None:
+    """A My images row's thumbnail shows its BlurHash while held, and drops it once the thumbnail loads."""
     expect(row).to_have_attribute("data-placeholder", "blurhash")
     assert background_of(row)["inline"].startswith('url("data:image/png')
 
@@ -145,13 +141,8 @@ def test_my_images_rows_carry_the_placeholder_while_loading(page: Page, stack: S
     assert background_of(row)["inline"] == ""
 
 
-def test_my_images_rows_without_a_blurhash_keep_the_placeholder_colour(page: Page, stack: Stack) -> None:
-    register(page, new_email())
-    image_id = upload_via_api(stack, (FIXTURES / "landscape_6.jpg").read_bytes(), "old.jpg", token=session_token(page))
-    hold = ImageHold(page)
-    page.route("**/api/v1/users/me/images?*", without_blurhash)  # registered last: matched before the hold
-    page.goto("/mine.html", wait_until="domcontentloaded")
-    row = page.locator(f'#owned li[data-image-id="{image_id}"] img.thumb')
+def assert_row_keeps_the_placeholder_colour(row: Locator, hold: ImageHold) -> None:
+    """A row with no BlurHash to paint: nothing inline, the stylesheet's colour shows, and it still loads."""
     expect(row).to_be_attached()
     background = background_of(row)
     assert (background["inline"], background["image"]) == ("", "none")
@@ -160,6 +151,25 @@ def test_my_images_rows_without_a_blurhash_keep_the_placeholder_colour(page: Pag
 
     hold.release()
     expect(row).to_have_attribute("data-loaded", "true")
+
+
+def test_my_images_rows_carry_the_placeholder_while_loading(page: Page, stack: Stack) -> None:
+    register(page, new_email())
+    image_id = upload_via_api(stack, (FIXTURES / "landscape_6.jpg").read_bytes(), "mine.jpg", token=session_token(page))
+    hold = ImageHold(page)
+    page.goto("/mine.html", wait_until="domcontentloaded")
+    row = page.locator(f'#owned li[data-image-id="{image_id}"] img.thumb')
+    assert_row_painted_until_loaded(row, hold)
+
+
+def test_my_images_rows_without_a_blurhash_keep_the_placeholder_colour(page: Page, stack: Stack) -> None:
+    register(page, new_email())
+    image_id = upload_via_api(stack, (FIXTURES / "landscape_6.jpg").read_bytes(), "old.jpg", token=session_token(page))
+    hold = ImageHold(page)
+    page.route("**/api/v1/users/me/images?*", without_blurhash)  # registered last: matched before the hold
+    page.goto("/mine.html", wait_until="domcontentloaded")
+    row = page.locator(f'#owned li[data-image-id="{image_id}"] img.thumb')
+    assert_row_keeps_the_placeholder_colour(row, hold)
 
 
 def test_the_share_page_viewer_shows_the_blurhash_until_the_preview_loads(page: Page, stack: Stack) -> None:
@@ -219,13 +229,7 @@ def test_a_browser_upload_row_carries_the_placeholder_while_loading(page: Page, 
     hold = ImageHold(page)
     page.goto("/mine.html", wait_until="domcontentloaded")
     row = page.locator(f'#recent li[data-image-id="{image_id}"] img.thumb')
-    expect(row).to_have_attribute("data-placeholder", "blurhash")
-    assert background_of(row)["inline"].startswith('url("data:image/png')
-
-    hold.release()
-    expect(row).to_have_attribute("data-loaded", "true")
-    expect(row).not_to_have_attribute("data-placeholder", re.compile(".*"))
-    assert background_of(row)["inline"] == ""
+    assert_row_painted_until_loaded(row, hold)
 
 
 def test_a_browser_upload_stored_before_placeholders_keeps_the_placeholder_colour(page: Page, stack: Stack) -> None:
@@ -249,12 +253,5 @@ def test_a_browser_upload_stored_before_placeholders_keeps_the_placeholder_colou
     item = page.locator(f'#recent li[data-image-id="{image_id}"]')
     expect(item.locator(".manage-name")).to_have_text("remembered.jpg")
     row = item.locator("img.thumb")
-    expect(row).to_be_attached()
-    background = background_of(row)
-    assert (background["inline"], background["image"]) == ("", "none")
-    assert background["colour"] not in ("", "transparent", "rgba(0, 0, 0, 0)")  # the stylesheet's --surface-2
-    expect(row).not_to_have_attribute("data-placeholder", re.compile(".*"))
-
-    hold.release()
-    expect(row).to_have_attribute("data-loaded", "true")
+    assert_row_keeps_the_placeholder_colour(row, hold)
     assert stored_uploads(page) == [old_entry]  # reading it changed nothing
