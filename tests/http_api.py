@@ -77,6 +77,11 @@ def image_objects(aws_clients: dict[str, Any], image_id: str, bucket: str = "chi
     """Every object of one image: its original (``originals/{id}``), the renditions its record names (shared
     ``content/{cref}/...``, or older layouts by id or short id), and every ``content/`` generation that no record
     and no content item claims (what a failed or lost upload would leave behind)."""
+    return sorted(set(_record_objects(aws_clients, image_id, bucket)) | set(unclaimed_generations(aws_clients, bucket)))
+
+
+def _record_objects(aws_clients: dict[str, Any], image_id: str, bucket: str) -> list[str]:
+    """The image's original and the renditions its record names (``image_objects`` without the unclaimed)."""
     s3 = aws_clients["s3"]
     item = aws_clients["dynamodb"].get_item(TableName="chitram-images", Key={"id": {"S": image_id}}).get("Item", {})
     ref = item.get("short_id", {}).get("S", image_id)
@@ -87,7 +92,7 @@ def image_objects(aws_clients: dict[str, Any], image_id: str, bucket: str = "chi
     keys: list[str] = []
     for prefix in prefixes:
         keys += [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
-    return sorted(set(keys) | set(unclaimed_generations(aws_clients, bucket)))
+    return keys
 
 
 def settled_image_objects(
@@ -98,10 +103,10 @@ def settled_image_objects(
     are still there. Waits up to ``timeout`` for them to go, then answers what is stored, whatever it is."""
     deadline = time.monotonic() + timeout
     while True:
-        keys = image_objects(aws_clients, image_id, bucket)
-        leftover = set(unclaimed_generations(aws_clients, bucket))
-        if time.monotonic() > deadline or not any(k.startswith("originals/") or k in leftover for k in keys):
-            return keys
+        own = _record_objects(aws_clients, image_id, bucket)
+        leftover = unclaimed_generations(aws_clients, bucket)
+        if time.monotonic() > deadline or not (leftover or any(k.startswith("originals/") for k in own)):
+            return sorted(set(own) | set(leftover))
         time.sleep(0.2)
 
 
