@@ -160,6 +160,11 @@ def thumbnail_companions() -> tuple[Companion, ...]:
     return tuple(c for c in THUMBNAIL_COMPANIONS if c.encodable)
 
 
+def thumbnail_files() -> int:
+    """How many thumbnail files an opaque image gets from this build: every size, each with its companions."""
+    return len(THUMBNAIL_SIZES) * (1 + len(thumbnail_companions()))
+
+
 def thumbnail_extensions() -> tuple[str, ...]:
     """Every extension a thumbnail may be stored with by this build: the companions', then the thumbnails' own."""
     names = [c.format_name for c in thumbnail_companions()] + [THUMBNAIL_OPAQUE_FORMAT, THUMBNAIL_ALPHA_FORMAT]

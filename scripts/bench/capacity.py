@@ -45,7 +45,7 @@ CDN_HIT_IMAGES = 0.95  # /i/*: immutable, a year's TTL
 CDN_HIT_PAGES = 0.80  # share pages of public images, s-maxage 1 h
 # Served copy + each thumbnail in its own format and each companion format (catalog.THUMBNAIL_COMPANIONS: AVIF,
 # WebP) = 1 + 3 x 3 = 10 (an image with alpha: its thumbnail is the WebP, so 7).
-RENDITION_PUTS_PER_UPLOAD = 1 + len(catalog.THUMBNAIL_SIZES) * (1 + len(catalog.THUMBNAIL_COMPANIONS))
+RENDITION_PUTS_PER_UPLOAD = 1 + catalog.thumbnail_files()
 PROCESSOR_SECONDS_PER_IMAGE = 0.3  # read + decode + renditions + writes, 12 MP photo, Lambda 1 GB
 API_SECONDS_PER_REQUEST = 0.025
 API_MEMORY_GB = 1.0

@@ -44,7 +44,7 @@ LAMBDA_PER_MILLION = 0.20
 S3_PUT_PER_MILLION = 5.00
 # The served copy + every thumbnail size in its base format and each companion encoding this build can write
 # (AVIF, WebP: issue 10), from the catalog; a HEIC also gets its display JPEG (one more, not counted here).
-RENDITION_PUTS = 1 + len(catalog.THUMBNAIL_SIZES) * (1 + len(catalog.thumbnail_companions()))
+RENDITION_PUTS = 1 + catalog.thumbnail_files()
 MEMORY_MB = 1024  # handle_sqs in .chalice/config.json
 FULL_VCPU_MB = 1769
 IO_SECONDS = 0.15  # assumed: one GET of the upload + the renditions' PUTs + DynamoDB + SQS, partly overlapped

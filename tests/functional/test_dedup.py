@@ -31,7 +31,7 @@ from tests.functional.conftest import body, drain_queue
 from tests.functional.test_ownership import JSON, multipart, sign_up, usage
 
 # Served copy, 3 thumbnails and each one's companions (catalog.THUMBNAIL_COMPANIONS).
-RENDITIONS = 1 + len(catalog.THUMBNAIL_SIZES) * (1 + len(catalog.thumbnail_companions()))
+RENDITIONS = 1 + catalog.thumbnail_files()
 RACE_ROUNDS = 40
 RACE_SECONDS = 60  # bound on the whole race test, whatever the machine's load
 RACE_THREADS = 6

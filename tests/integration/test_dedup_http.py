@@ -22,7 +22,7 @@ from tests.integration.test_delivery_http import assert_not_served, assert_serve
 
 pytestmark = pytest.mark.integration
 # Served copy, 3 thumbnails and each one's companions (catalog.THUMBNAIL_COMPANIONS).
-RENDITIONS = 1 + len(catalog.THUMBNAIL_SIZES) * (1 + len(catalog.thumbnail_companions()))
+RENDITIONS = 1 + catalog.thumbnail_files()
 
 RACE_ROUNDS = 5
 RACE_SECONDS = 90

@@ -65,7 +65,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(
         assert meta["status"] == "ready"
         keys = objects_of(aws_clients, ticket["id"])
         # One served copy + three thumbnails + their companions (AVIF, WebP), none twice, no original left.
-        assert len(keys) == 1 + len(catalog.THUMBNAIL_SIZES) * (1 + len(catalog.thumbnail_companions())), keys
+        assert len(keys) == 1 + catalog.thumbnail_files(), keys
         assert not any(key.startswith("originals/") for key in keys)
     wait_for_empty_queue(aws_clients)
     dlq = aws_clients["sqs"].get_queue_url(QueueName="chitram-processing-dlq")["QueueUrl"]
