@@ -118,6 +118,7 @@ bench: $(STAMP) check-system  ## run the benchmarks in scripts/bench (ratios aga
 	$(PY) scripts/bench/upload_cost.py --write-docs
 	$(PY) scripts/bench/package_size.py  # builds build/package, which cold_start.py measures
 	$(PY) scripts/bench/cold_start.py --write-docs
+	$(PY) scripts/bench/own_modules.py  # what our modules add over the libraries; how much of it is @dataclass
 	$(PY) scripts/bench/ring.py
 	$(PY) scripts/bench/cache_read.py
 	$(PY) scripts/bench/read_path.py        # starts the local stack; records reads_p99_c20 for make bench-quick

@@ -379,6 +379,7 @@ def main() -> int:
         verdict = "met" if p95 <= GOAL_P95_SECONDS else f"missed (load average {r.load:.1f} on {os.cpu_count()} CPUs)"
         print(f"upload_to_ready_p95_c{args.clients} {p95:.2f}s <= {GOAL_P95_SECONDS}s {verdict}")
         moto = r.cpu.get("moto", 0) / args.uploads
+        four = bound(b.cpu_per_upload, args.uploads, args.clients, cpus=4)
         recorded.record(
             f"upload_to_ready_p95_c{args.clients}",
             f"{p95:.2f}s",
@@ -388,7 +389,9 @@ def main() -> int:
             why=f"{verdict.removeprefix('missed').strip(' ()')}; CPU per upload {b.cpu_per_upload * 1000:.0f} ms"
             f" ({moto * 1000:.0f} ms of it moto's emulator), so on 2 idle CPUs the burst's last image is ready"
             f" >= {b.makespan:.1f}s after the first upload: the goal needs <= {budget(args.uploads) * 1000:.0f} ms;"
-            " on AWS the emulator's share is S3's, SQS's and DynamoDB's (docs/benchmarks.md)",
+            f" on 4 idle CPUs the bound halves (last image >= {four.makespan:.1f}s, p95 >= {four.p95:.1f}s);"
+            " on AWS the emulator's share is S3's, SQS's and DynamoDB's and Lambda runs"
+            " the burst in parallel (docs/benchmarks.md)",
         )
         return 0
     runs = [
