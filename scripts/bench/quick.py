@@ -81,7 +81,7 @@ def main() -> None:
     variants = ("ours", "ours-before", "naive", "vips-thumbnail", "vips-cascade")
     report = thumbnails.run(QUICK_INPUTS, repeat=3, memory_for=("24MP",), memory_variants=("ours",), only=variants)
     for name, value, goal, ok in thumbnails.goal_lines(report):
-        print(f"{name} {value} {goal} {thumbnails.verdict(ok)}", flush=True)
+        print(f"{name} {value} {goal} {thumbnails.verdict(ok, name)}", flush=True)
     for script, args, goals in OTHER_GOALS:
         for line in _other(script, args, goals):
             print(line, flush=True)
