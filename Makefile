@@ -48,7 +48,8 @@ COVERAGE := --cov=chalicelib --cov-branch --cov-report=term:skip-covered
 # see xdist_group in tests/conftest.py), mypy, and the LocalStack tier. The last two write to $(TEST_LOGS), printed
 # when they end; the run fails if any of the three failed.
 TEST_LOGS := build/test-logs
-MAIN_TIERS := $(VENV)/bin/pytest -m "not slow and not localstack" -n 2 --dist loadgroup $(COVERAGE)
+# --durations: every run's log names its slowest tests, where a fresh clone's 10-minute budget (issue 13) goes.
+MAIN_TIERS := $(VENV)/bin/pytest -m "not slow and not localstack" -n 2 --dist loadgroup --durations=20 $(COVERAGE)
 LOCALSTACK_TIER := scripts/localstack/run.sh $(VENV)/bin/pytest -m "integration or localstack" tests/integration
 
 .PHONY: test
