@@ -9,8 +9,8 @@ counts of shared renditions (ADR 0013) rely on that atomicity, so the local stac
 each request that touches items; the interleaving *between* requests is untouched, which is exactly the
 concurrency DynamoDB has. ``atomic_requests()`` is also used in-process by the functional tier's race tests.
 
-It also lists moto's backends once (``listed_backends_once()``) instead of on every request: moto's only cost here
-that AWS does not have, and the largest fixed one per request (scripts/bench/emulator_cost.py).
+It also lists moto's backends once (``listed_backends_once()``) instead of on every request, a fixed cost of moto's
+routing (scripts/bench/emulator_cost.py compares the two servers).
 
     python scripts/moto_server.py -H 127.0.0.1 -p 5000     (the same arguments as ``moto_server``)
 """
@@ -57,8 +57,8 @@ def listed_backends_once() -> Callable[[], None]:
 
     To route a request moto asks whether its Host header names a backend, and answers by listing its own package
     directory (``moto.backends.list_of_moto_modules``: a ``listdir`` and a ``stat`` for each of ~180 entries) each
-    time, twice per request: ~0.45 ms of CPU, 13 % of a small DynamoDB call. The directory cannot change while the
-    server runs.
+    time, twice per request: 0.2-1 ms of CPU a request (13 % of a small DynamoDB call in-process). The directory
+    cannot change while the server runs.
     """
     from moto import backends
 
