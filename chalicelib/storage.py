@@ -235,35 +235,6 @@ class Storage:
         except (BotoCoreError, ClientError) as exc:
             raise StorageUnavailable() from exc
 
-    def copy(self, source: str, target: str, *, cache_control: str | None = None) -> bool:
-        """Copy an object within the bucket (type and disposition kept; ``cache_control`` replaces the old one).
-
-        False when ``source`` does not exist (a retried move that already finished), so moves are idempotent.
-        """
-        params: dict[str, Any] = {
-            "Bucket": self.bucket,
-            "Key": target,
-            "CopySource": {"Bucket": self.bucket, "Key": source},
-        }
-        try:
-            if cache_control:
-                head = self.client.head_object(Bucket=self.bucket, Key=source)
-                params.update(
-                    MetadataDirective="REPLACE",
-                    CacheControl=cache_control,
-                    ContentType=head.get("ContentType", "application/octet-stream"),
-                )
-                if head.get("ContentDisposition"):
-                    params["ContentDisposition"] = head["ContentDisposition"]
-            self.client.copy_object(**params)
-        except ClientError as exc:
-            if _error_code(exc) in _MISSING_CODES or _error_code(exc) == "NoSuchKey":
-                return False
-            raise StorageUnavailable() from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable() from exc
-        return True
-
     def _get_object(self, key: str) -> GetObjectOutputTypeDef:
         """``GetObject``, with a missing key as ``ImageNotFound`` and any other failure as ``StorageUnavailable``."""
         try:

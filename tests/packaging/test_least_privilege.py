@@ -36,7 +36,6 @@ CALLS: dict[str, str] = {
     "list_multipart_uploads": "s3:ListBucketMultipartUploads",
     "head_bucket": "s3:ListBucket",
     "list_objects_v2": "s3:ListBucket",
-    "copy_object": "s3:PutObject",
     "create_invalidation": "cloudfront:CreateInvalidation",
     "get_parameter": "ssm:GetParameter",
     "Record.get(": "dynamodb:GetItem",
